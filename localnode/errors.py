@@ -1,0 +1,143 @@
+"""OpenSearch-shaped errors.
+
+Every failure the embedded engine reports travels as an :class:`OpenSearchError`, which knows the
+HTTP status and the ``{"error": {...}, "status": N}`` body OpenSearch would send. The REST layer turns
+it into a response; the opensearch-py connection then raises the same client exception
+(``NotFoundError``, ``RequestError``, ``ConflictError`` ...) a real cluster would cause. Nothing
+above the client can tell the engines apart, which is the point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OpenSearchError(Exception):
+    """An error with OpenSearch's wire shape: ``type``, ``reason``, extra metadata and a status."""
+
+    status: int = 500
+    error_type: str = "exception"
+
+    def __init__(self, reason: str, *, status: int | None = None, error_type: str | None = None,
+                 caused_by: "OpenSearchError | None" = None, **metadata: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if status is not None:
+            self.status = status
+        if error_type is not None:
+            self.error_type = error_type
+        self.caused_by = caused_by
+        self.metadata = metadata
+
+    def cause_dict(self) -> dict[str, Any]:
+        """The error object as it appears in ``root_cause`` and in bulk items."""
+        body: dict[str, Any] = {"type": self.error_type, "reason": self.reason}
+        body.update(self.metadata)
+        if self.caused_by is not None:
+            body["caused_by"] = self.caused_by.cause_dict()
+        return body
+
+    def to_body(self) -> dict[str, Any]:
+        root = self
+        while root.caused_by is not None:
+            root = root.caused_by
+        error = self.cause_dict()
+        error["root_cause"] = [root.cause_dict() if root is not self else
+                               {k: v for k, v in self.cause_dict().items() if k != "caused_by"}]
+        # OpenSearch lists root_cause first; keep that order for byte-level familiarity.
+        ordered = {"root_cause": error.pop("root_cause")}
+        ordered.update(error)
+        return {"error": ordered, "status": self.status}
+
+
+class ParsingError(OpenSearchError):
+    """A request body that does not parse: unknown query, wrong value type, unsupported feature."""
+    status = 400
+    error_type = "parsing_exception"
+
+    def __init__(self, reason: str, *, line: int = 1, col: int = 1, **metadata: Any) -> None:
+        super().__init__(reason, line=line, col=col, **metadata)
+
+
+class IllegalArgumentError(OpenSearchError):
+    status = 400
+    error_type = "illegal_argument_exception"
+
+
+class MapperParsingError(OpenSearchError):
+    status = 400
+    error_type = "mapper_parsing_exception"
+
+
+class IndexNotFoundError(OpenSearchError):
+    status = 404
+    error_type = "index_not_found_exception"
+
+    def __init__(self, index: str) -> None:
+        super().__init__(f"no such index [{index}]", index=index, **{
+            "resource.id": index, "resource.type": "index_or_alias", "index_uuid": "_na_"})
+
+
+class ResourceAlreadyExistsError(OpenSearchError):
+    status = 400
+    error_type = "resource_already_exists_exception"
+
+
+class InvalidIndexNameError(OpenSearchError):
+    status = 400
+    error_type = "invalid_index_name_exception"
+
+
+class VersionConflictError(OpenSearchError):
+    status = 409
+    error_type = "version_conflict_engine_exception"
+
+
+class DocumentMissingError(OpenSearchError):
+    status = 404
+    error_type = "document_missing_exception"
+
+
+class AliasesNotFoundError(OpenSearchError):
+    status = 404
+    error_type = "aliases_not_found_exception"
+
+
+class ResourceNotFoundError(OpenSearchError):
+    status = 404
+    error_type = "resource_not_found_exception"
+
+
+class ActionRequestValidationError(OpenSearchError):
+    status = 400
+    error_type = "action_request_validation_exception"
+
+
+class SearchPhaseExecutionError(OpenSearchError):
+    """What OpenSearch wraps a per-shard query failure in; the shard's cause is kept."""
+    status = 400
+    error_type = "search_phase_execution_exception"
+
+    def __init__(self, cause: OpenSearchError, index: str) -> None:
+        super().__init__("all shards failed", status=cause.status, caused_by=cause, phase="query",
+                         grouped=True, failed_shards=[{"shard": 0, "index": index, "node": "localnode",
+                                                       "reason": cause.cause_dict()}])
+
+    def to_body(self) -> dict[str, Any]:
+        body = super().to_body()
+        assert self.caused_by is not None
+        body["error"]["root_cause"] = [self.caused_by.cause_dict()]
+        return body
+
+
+class MethodNotAllowedError(OpenSearchError):
+    status = 405
+    error_type = "method_not_allowed"
+
+
+class UnsupportedError(ParsingError):
+    """A valid OpenSearch feature that the embedded engine does not implement: never a silent difference."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is not supported by the embedded engine (localnode); "
+                         "run against an OpenSearch cluster with --cluster URL for this feature")

@@ -1,0 +1,89 @@
+"""Date parsing for ``date`` fields: OpenSearch's default format ``strict_date_optional_time||epoch_millis``.
+
+Dates are indexed as epoch milliseconds (UTC), as OpenSearch does, so ranges and sorts compare
+integers. Values without a zone are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+_ISO = re.compile(
+    r"^(?P<y>[+-]?\d{4,9})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:[T ](?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<frac>\d{1,9}))?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$")
+_EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class DateParseError(ValueError):
+    pass
+
+
+def parse_date_millis(value: object, formats: str = "strict_date_optional_time||epoch_millis") -> int:
+    """Epoch milliseconds for a date value; raises :class:`DateParseError` with OpenSearch's wording."""
+    allow_epoch = "epoch_millis" in formats or "epoch_second" in formats
+    epoch_seconds = "epoch_second" in formats and "epoch_millis" not in formats
+    if isinstance(value, bool):
+        raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
+    if isinstance(value, (int, float)):
+        if not allow_epoch:
+            raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
+        return int(value * 1000) if epoch_seconds else int(value)
+    if not isinstance(value, str):
+        raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
+    text = value.strip()
+    match = _ISO.match(text)
+    if match and ("strict_date_optional_time" in formats or "date_optional_time" in formats
+                  or "date_time" in formats or "strict_date" in formats):
+        try:
+            return _iso_to_millis(match)
+        except ValueError as exc:
+            raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]") from exc
+    if allow_epoch and _EPOCH.match(text):
+        number = float(text)
+        return int(number * 1000) if epoch_seconds else int(number)
+    raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
+
+
+def _iso_to_millis(match: re.Match[str]) -> int:
+    parts = match.groupdict()
+    frac = parts["frac"] or ""
+    micros = int((frac + "000000")[:6]) if frac else 0
+    moment = datetime(int(parts["y"]), int(parts["m"] or 1), int(parts["d"] or 1),
+                      int(parts["H"] or 0), int(parts["M"] or 0), int(parts["S"] or 0), micros,
+                      tzinfo=timezone.utc)
+    tz = parts["tz"]
+    millis = int(moment.timestamp() * 1000) if moment.year >= 1970 else _slow_millis(moment)
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset_minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0)
+        millis -= sign * offset_minutes * 60_000
+    return millis
+
+
+def _slow_millis(moment: datetime) -> int:
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def looks_like_date(value: str) -> bool:
+    """Dynamic date detection: only full ISO dates (``yyyy-MM-dd...``) or ``yyyy/MM/dd`` strings."""
+    if len(value) < 10:
+        return False
+    if re.match(r"^\d{4}/\d{2}/\d{2}( \d{2}:\d{2}:\d{2})?( [+-]\d{4})?$", value):
+        return True
+    match = _ISO.match(value)
+    if not match or match.group("d") is None:
+        return False
+    try:
+        _iso_to_millis(match)
+    except ValueError:
+        return False
+    return True
+
+
+def format_millis(millis: int) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"

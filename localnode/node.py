@@ -1,0 +1,420 @@
+"""The embedded node: a data directory of indices, the alias table, and request handling.
+
+One :class:`Node` serves one data directory. Clients in the same process share it through
+:func:`open_node`; another process gets a clear lock error. The node persists its cluster state
+(index names → directories, aliases) atomically and runs a background thread for scheduled
+refreshes and merges, as an OpenSearch node does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from localnode.errors import (AliasesNotFoundError, IllegalArgumentError, IndexNotFoundError, InvalidIndexNameError,
+                              OpenSearchError, ResourceAlreadyExistsError)
+from localnode.index import settings as index_settings
+from localnode.index.shard import LocalIndex, load_metadata
+from localnode.rest.router import RestRequest, RestResponse, dispatch
+from localnode.store import DataDirLock, atomic_write_json, read_json
+
+logger = logging.getLogger("localnode")
+CLUSTER_NAME = "localnode"
+VERSION = {"distribution": "opensearch", "number": "2.19.0", "build_type": "embedded",
+           "build_hash": "localnode", "build_date": "2025-01-01T00:00:00Z", "build_snapshot": False,
+           "lucene_version": "9.12.1", "minimum_wire_compatibility_version": "7.10.0",
+           "minimum_index_compatibility_version": "7.0.0"}
+_INVALID_CHARS = set('\\/*?"<>| ,#:')
+
+
+def validate_index_name(name: str) -> None:
+    """OpenSearch's index name rules; they also guarantee no name can reach outside the data dir."""
+    def fail(reason: str) -> None:
+        raise InvalidIndexNameError(f"Invalid index name [{name}], {reason}", index=name, index_uuid="_na_")
+    if not name:
+        fail("must not be empty")
+    if name != name.lower():
+        fail("must be lowercase")
+    bad = sorted({c for c in name if c in _INVALID_CHARS})
+    if bad:
+        fail(f"must not contain the following characters [{', '.join(repr(c)[1:-1] for c in bad)}]")
+    if name in (".", ".."):
+        fail("must not be '.' or '..'")
+    if name[0] in "_-+":
+        fail("must not start with '_', '-', or '+'")
+    if len(name.encode()) > 255:
+        fail(f"index name is too long, ({len(name.encode())} > 255)")
+    if "\x00" in name or "\n" in name:
+        fail("must not contain control characters")
+
+
+class Node:
+    def __init__(self, data_path: Path) -> None:
+        self.data_path = data_path
+        data_path.mkdir(parents=True, exist_ok=True)
+        self._lock = DataDirLock(data_path)
+        self._lock.acquire()
+        self.node_id = self._node_id()
+        self._state_lock = threading.RLock()
+        self.indices: dict[str, LocalIndex] = {}
+        self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
+        self._closed = False
+        try:
+            self._load_state()
+        except Exception:
+            self._lock.release()
+            raise
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._background, name="localnode-refresh", daemon=True)
+        self._thread.start()
+
+    # -- state -----------------------------------------------------------------------------------
+    def _node_id(self) -> str:
+        path = self.data_path / "node_id"
+        if path.exists():
+            return path.read_text().strip()
+        node_id = uuid.uuid4().hex[:22]
+        path.write_text(node_id)
+        return node_id
+
+    def _state_path(self) -> Path:
+        return self.data_path / "_state" / "cluster.json"
+
+    def _load_state(self) -> None:
+        state = read_json(self._state_path(), default=None)
+        if state is None:
+            return
+        for name, directory in state.get("indices", {}).items():
+            path = self.data_path / "indices" / directory
+            meta = load_metadata(path)
+            self.indices[name] = LocalIndex(name, path, meta["settings"], meta["mappings"], create=False)
+        self.aliases = state.get("aliases", {})
+        self._cleanup_orphans(set(state.get("indices", {}).values()))
+
+    def _cleanup_orphans(self, known: set[str]) -> None:
+        """Remove index directories no cluster state names (a crash between mkdir and state write)."""
+        root = self.data_path / "indices"
+        if root.exists():
+            for entry in root.iterdir():
+                if entry.name not in known:
+                    shutil.rmtree(entry, ignore_errors=True)
+
+    def save_state(self) -> None:
+        with self._state_lock:
+            state = {"indices": {name: index.path.name for name, index in self.indices.items()},
+                     "aliases": self.aliases}
+            (self.data_path / "_state").mkdir(exist_ok=True)
+            atomic_write_json(self._state_path(), state)
+
+    # -- indices ---------------------------------------------------------------------------------
+    def create_index(self, name: str, body: dict[str, Any] | None) -> LocalIndex:
+        validate_index_name(name)
+        body = body or {}
+        if not isinstance(body, dict):
+            raise IllegalArgumentError("create index body must be an object")
+        for key in body:
+            if key not in ("settings", "mappings", "aliases"):
+                raise OpenSearchError(f"unknown key [{key}] for create index", status=400,
+                                      error_type="parse_exception")
+        with self._state_lock:
+            if name in self.indices:
+                index = self.indices[name]
+                raise ResourceAlreadyExistsError(f"index [{name}/{index.uuid}] already exists",
+                                                 index=name, index_uuid=index.uuid)
+            if name in self.aliases:
+                raise InvalidIndexNameError(f"Invalid index name [{name}], already exists as alias",
+                                            index=name, index_uuid="_na_")
+            settings = index_settings.creation_settings(body.get("settings"), name)
+            mappings = body.get("mappings")
+            if mappings is not None and not isinstance(mappings, dict):
+                raise OpenSearchError("Failed to parse mapping: mappings must be an object", status=400,
+                                      error_type="mapper_parsing_exception")
+            path = self.data_path / "indices" / settings["index.uuid"]
+            (self.data_path / "indices").mkdir(exist_ok=True)
+            try:
+                index = LocalIndex(name, path, settings, mappings, create=True)
+            except Exception:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            self.indices[name] = index
+            aliases = body.get("aliases") or {}
+            for alias, spec in aliases.items():
+                self._add_alias(name, alias, spec or {})
+            self.save_state()
+            return index
+
+    def delete_index(self, name: str) -> None:
+        with self._state_lock:
+            index = self.indices.pop(name)
+            for alias in list(self.aliases):
+                self.aliases[alias].pop(name, None)
+                if not self.aliases[alias]:
+                    del self.aliases[alias]
+            self.save_state()
+            index.abandon()
+            shutil.rmtree(index.path, ignore_errors=True)
+
+    def get_or_create_for_write(self, name: str) -> LocalIndex:
+        """Resolve a write target: an index, an alias's write index, or a new index (auto-create)."""
+        with self._state_lock:
+            if name in self.indices:
+                return self.indices[name]
+            if name in self.aliases:
+                targets = self.aliases[name]
+                writers = [i for i, spec in targets.items() if spec.get("is_write_index")]
+                if len(targets) == 1 and not any(spec.get("is_write_index") is False for spec in targets.values()):
+                    return self.indices[next(iter(targets))]
+                if len(writers) == 1:
+                    return self.indices[writers[0]]
+                raise IllegalArgumentError(
+                    f"no write index is defined for alias [{name}]. The write index may be explicitly disabled "
+                    "using is_write_index=false or the alias points to multiple indices without one being "
+                    "designated as a write index")
+            return self.create_index(name, None)
+
+    def resolve(self, expression: str | None, *, ignore_unavailable: bool = False,
+                allow_no_indices: bool = True, include_hidden: bool = False) -> list[tuple[LocalIndex, list[dict[str, Any]]]]:
+        """Indices named by an expression (names, aliases, wildcards, ``_all``, ``-exclusions``).
+
+        Returns each index once, with the alias filters that apply to it (empty when reached directly).
+        """
+        with self._state_lock:
+            names: dict[str, list[dict[str, Any]] | None] = {}
+            parts = [p for p in (expression or "_all").split(",") if p]
+            for part in parts:
+                exclude = part.startswith("-") and len(names) > 0
+                token = part[1:] if exclude else part
+                matched: dict[str, list[dict[str, Any]] | None] = {}
+                if token in ("_all", "*"):
+                    matched = {n: None for n in self.indices if include_hidden or not n.startswith(".")}
+                elif "*" in token:
+                    matched = {n: None for n in self.indices
+                               if fnmatch.fnmatchcase(n, token) and (include_hidden or not n.startswith(".") or token.startswith("."))}
+                    for alias, targets in self.aliases.items():
+                        if fnmatch.fnmatchcase(alias, token):
+                            for target, spec in targets.items():
+                                matched.setdefault(target, [])
+                                if matched[target] is not None:
+                                    matched[target].append(spec)  # type: ignore[union-attr]
+                elif token in self.indices:
+                    matched = {token: None}
+                elif token in self.aliases:
+                    matched = {target: [spec] for target, spec in self.aliases[token].items()}
+                elif not ignore_unavailable and not exclude:
+                    raise IndexNotFoundError(token)
+                for name, filters in matched.items():
+                    if exclude:
+                        names.pop(name, None)
+                    elif name in names:
+                        if names[name] is None or filters is None:
+                            names[name] = None
+                        else:
+                            names[name].extend(filters)  # type: ignore[union-attr]
+                    else:
+                        names[name] = filters
+            if not names and not allow_no_indices:
+                raise IndexNotFoundError(expression or "_all")
+            result = []
+            for name in sorted(names):
+                filters = names[name]
+                specs = [] if filters is None else filters
+                # An index reached both directly and through a filtered alias is unfiltered; several
+                # filtered aliases OR their filters (OpenSearch semantics).
+                effective = [] if any("filter" not in s for s in specs) else specs
+                result.append((self.indices[name], effective))
+            return result
+
+    def index_or_404(self, name: str) -> LocalIndex:
+        index = self.indices.get(name)
+        if index is None:
+            raise IndexNotFoundError(name)
+        return index
+
+    # -- aliases -----------------------------------------------------------------------------------
+    def _add_alias(self, index: str, alias: str, spec: dict[str, Any]) -> None:
+        validate_alias_name(alias)
+        if alias in self.indices:
+            raise InvalidIndexNameError(
+                f"Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias",
+                index=alias, index_uuid="_na_")
+        entry = {k: v for k, v in spec.items() if k in ("filter", "is_write_index", "routing", "index_routing",
+                                                         "search_routing", "is_hidden")}
+        if "filter" in entry:
+            from localnode.search.query import ParseContext, parse_query
+            parse_query(entry["filter"], ParseContext(self.indices[index]))
+        self.aliases.setdefault(alias, {})[index] = entry
+        if entry.get("is_write_index"):
+            for other, other_spec in self.aliases[alias].items():
+                if other != index and other_spec.get("is_write_index"):
+                    raise IllegalArgumentError(
+                        f"alias [{alias}] has more than one write index [{other},{index}]")
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """Apply all actions or none (one cluster-state update in OpenSearch)."""
+        with self._state_lock:
+            snapshot = {alias: {i: dict(s) for i, s in targets.items()} for alias, targets in self.aliases.items()}
+            to_delete: list[str] = []
+            try:
+                for action in actions:
+                    if not isinstance(action, dict) or len(action) != 1:
+                        raise IllegalArgumentError("[aliases] each action must have exactly one of add, remove, remove_index")
+                    kind, spec = next(iter(action.items()))
+                    if kind not in ("add", "remove", "remove_index"):
+                        raise IllegalArgumentError(f"[aliases] unknown action [{kind}]")
+                    indices = _names(spec, "index", "indices")
+                    if not indices:
+                        raise IllegalArgumentError("One of [index] or [indices] is required")
+                    concrete = [ix.name for expr in indices for ix, _ in self.resolve(expr, allow_no_indices=False)]
+                    if kind == "remove_index":
+                        for name in concrete:
+                            if name in self.aliases:
+                                raise IllegalArgumentError(
+                                    f"The provided expression [{name}] matches an alias, specify the corresponding concrete indices instead.")
+                            to_delete.append(name)
+                        continue
+                    aliases = _names(spec, "alias", "aliases")
+                    if not aliases:
+                        raise IllegalArgumentError("One of [alias] or [aliases] is required")
+                    for name in concrete:
+                        for alias in aliases:
+                            if kind == "add":
+                                self._add_alias(name, alias, spec)
+                            else:
+                                matched = [a for a in self.aliases if fnmatch.fnmatchcase(a, alias) and name in self.aliases[a]]
+                                if not matched:
+                                    if spec.get("must_exist") is False:
+                                        continue
+                                    raise AliasesNotFoundError(f"aliases [{alias}] missing", **{
+                                        "resource.type": "aliases", "resource.id": alias})
+                                for a in matched:
+                                    del self.aliases[a][name]
+                                    if not self.aliases[a]:
+                                        del self.aliases[a]
+            except Exception:
+                self.aliases = snapshot
+                raise
+            for name in to_delete:
+                if name in self.indices:
+                    self.delete_index(name)
+            self.save_state()
+
+    def remove_alias(self, indices: list[str], alias_patterns: list[str]) -> None:
+        with self._state_lock:
+            removed = False
+            for name in indices:
+                for alias in list(self.aliases):
+                    if any(fnmatch.fnmatchcase(alias, p) or p == "_all" for p in alias_patterns) and name in self.aliases[alias]:
+                        del self.aliases[alias][name]
+                        removed = True
+                        if not self.aliases[alias]:
+                            del self.aliases[alias]
+            if not removed:
+                raise AliasesNotFoundError(f"aliases [{','.join(alias_patterns)}] missing",
+                                           **{"resource.type": "aliases", "resource.id": ",".join(alias_patterns)})
+            self.save_state()
+
+    def aliases_of(self, index: str) -> dict[str, dict[str, Any]]:
+        return {alias: dict(targets[index]) for alias, targets in sorted(self.aliases.items()) if index in targets}
+
+    def put_alias(self, indices: list[str], alias: str, spec: dict[str, Any]) -> None:
+        self.update_aliases([{"add": {**spec, "indices": indices, "alias": alias}}])
+
+    # -- requests --------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, params: dict[str, str], body: bytes | None) -> RestResponse:
+        from localnode import rest  # noqa: F401  (registers the handlers)
+        request = RestRequest(method.upper(), path, params, body)
+        try:
+            if self._closed:
+                raise OpenSearchError("node is closed", status=503, error_type="node_closed_exception")
+            return dispatch(self, request)
+        except OpenSearchError as exc:
+            return RestResponse(exc.status, exc.to_body())
+        except Exception as exc:  # never a Python traceback on the wire: a 500 that names the bug
+            logger.exception("internal error serving %s %s", method, path)
+            error = OpenSearchError(f"internal error in the embedded engine: {type(exc).__name__}: {exc}",
+                                    status=500, error_type="exception")
+            return RestResponse(500, error.to_body())
+
+    # -- background work -------------------------------------------------------------------------
+    def _background(self) -> None:
+        while not self._stop.wait(0.25):
+            for index in list(self.indices.values()):
+                try:
+                    index.maybe_scheduled_refresh()
+                    index.maybe_merge()
+                except Exception:  # a background failure must not kill the node
+                    logger.exception("background refresh/merge failed for index [%s]", index.name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for index in self.indices.values():
+            index.close()
+        self._lock.release()
+
+
+def validate_alias_name(alias: str) -> None:
+    try:
+        validate_index_name(alias)
+    except InvalidIndexNameError as exc:
+        raise InvalidIndexNameError(exc.reason.replace("Invalid index name", "Invalid alias name"),
+                                    index=alias, index_uuid="_na_") from None
+
+
+def _names(spec: dict[str, Any], single: str, plural: str) -> list[str]:
+    if single in spec:
+        value = spec[single]
+        return [value] if isinstance(value, str) else list(value)
+    if plural in spec:
+        value = spec[plural]
+        return [value] if isinstance(value, str) else list(value)
+    return []
+
+
+# -- process-wide registry -------------------------------------------------------------------------
+_NODES: dict[str, tuple[Node, int]] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def open_node(path: str | os.PathLike[str]) -> Node:
+    """The shared node for a data directory (reference counted within the process)."""
+    key = os.path.realpath(path)
+    with _REGISTRY_LOCK:
+        entry = _NODES.get(key)
+        if entry is not None and not entry[0]._closed:
+            _NODES[key] = (entry[0], entry[1] + 1)
+            return entry[0]
+        node = Node(Path(key))
+        _NODES[key] = (node, 1)
+        return node
+
+
+def release_node(node: Node) -> None:
+    key = os.path.realpath(node.data_path)
+    with _REGISTRY_LOCK:
+        entry = _NODES.get(key)
+        if entry is None or entry[0] is not node:
+            return
+        if entry[1] <= 1:
+            del _NODES[key]
+            node.close()
+        else:
+            _NODES[key] = (node, entry[1] - 1)
+
+
+def close_all_nodes() -> None:
+    with _REGISTRY_LOCK:
+        nodes = [n for n, _ in _NODES.values()]
+        _NODES.clear()
+    for node in nodes:
+        node.close()
+

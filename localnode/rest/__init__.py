@@ -1,0 +1,3 @@
+"""REST handlers of the embedded engine; importing the package registers every route."""
+
+from localnode.rest import aliases, bulk, cluster, documents, indices, search  # noqa: F401

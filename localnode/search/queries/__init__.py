@@ -1,0 +1,3 @@
+"""Query parsers, one module per family; importing the package registers them all."""
+
+from localnode.search.queries import compound, fulltext, function_score, term_level  # noqa: F401
