@@ -169,21 +169,21 @@ class LocalIndex:
         return self._analysis.get(name)
 
     def _new_buffer(self) -> SegmentBuilder:
-        fields = self.mapping.fields
+        mapping = self.mapping  # its field table is replaced when the mapping grows: look up each time
 
         def analyze(field: str, text: str) -> list[str]:
-            return self._analysis.get(fields[field].analyzer).terms(text)
+            return self._analysis.get(mapping.fields[field].analyzer).terms(text)
 
         def docs_only(field: str) -> bool:
-            mapper = fields.get(field)
+            mapper = mapping.fields.get(field)
             return mapper is not None and mapper.type in (KEYWORD, BOOLEAN)
 
         def has_norms(field: str) -> bool:
-            mapper = fields.get(field)
+            mapper = mapping.fields.get(field)
             return mapper is not None and mapper.has_norms
 
         def integer_field(field: str) -> bool:
-            mapper = fields.get(field)
+            mapper = mapping.fields.get(field)
             return mapper is not None and mapper.type not in ("float", "double", "half_float")
 
         return SegmentBuilder(analyze, docs_only, has_norms, integer_field)

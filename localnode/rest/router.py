@@ -108,15 +108,18 @@ def route(methods: str, *templates: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(node: "Node", request: RestRequest) -> RestResponse:
+    segments = request.path.strip("/").split("/")
+    unsupported = next((s for s in segments[:2] if s in KNOWN_UNSUPPORTED_APIS), None)
+    if unsupported is not None:
+        raise OpenSearchError(
+            f"the [{unsupported}] API is not supported by the embedded engine (localnode); "
+            "use --cluster URL to run it against OpenSearch", status=400, error_type="illegal_argument_exception")
     allowed: set[str] = set()
     for candidate in _ROUTES:
         match = candidate.pattern.match(request.path)
         if match is None:
             continue
         values = {k: unquote(v) for k, v in match.groupdict().items()}
-        index = values.get("index")
-        if index is not None and index.startswith("_") and index != "_all":
-            continue  # "/_search" is an API, never an index called "_search"
         if request.method not in candidate.methods and not (request.method == "HEAD" and "GET" in candidate.methods):
             allowed.update(candidate.methods)
             continue
@@ -126,10 +129,4 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
         return RestResponse(405, {"error": f"Incorrect HTTP method for uri [{request.path}] and method "
                                            f"[{request.method}], allowed: {sorted(allowed)}".replace("'", ""),
                                   "status": 405})
-    segments = request.path.strip("/").split("/")
-    unsupported = next((s for s in segments if s in KNOWN_UNSUPPORTED_APIS), None)
-    if unsupported is not None:
-        raise OpenSearchError(
-            f"the [{unsupported}] API is not supported by the embedded engine (localnode); "
-            "use --cluster URL to run it against OpenSearch", status=400, error_type="illegal_argument_exception")
     return RestResponse(400, {"error": f"no handler found for uri [{request.path}] and method [{request.method}]"})
