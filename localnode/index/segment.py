@@ -224,27 +224,33 @@ def _unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
+class _Vocabulary(dict):
+    """term -> id, assigning the next id on first sight (``map(vocab.__getitem__, terms)`` stays in C)."""
+
+    def __missing__(self, term: str) -> int:
+        term_id = self[term] = len(self)
+        return term_id
+
+
 class _FieldAccumulator:
     """Collects (term id, doc) pairs for one inverted field while documents are added."""
 
     __slots__ = ("vocab", "tids", "docs", "freqs", "docs_only")
 
     def __init__(self, docs_only: bool, explicit_freqs: bool = False) -> None:
-        self.vocab: dict[str, int] = {}
+        self.vocab: dict[str, int] = _Vocabulary()
         self.tids = array("i")
         self.docs = array("i")
         self.freqs: array | None = array("i") if explicit_freqs else None
         self.docs_only = docs_only
 
-    def add_terms(self, doc: int, terms: Iterable[str]) -> None:
-        vocab = self.vocab
-        tids = [vocab.setdefault(t, len(vocab)) for t in terms]
-        self.tids.extend(tids)
-        self.docs.extend([doc] * len(tids))
+    def add_terms(self, doc: int, terms: list[str]) -> None:
+        self.tids.extend(map(self.vocab.__getitem__, terms))
+        self.docs.extend([doc] * len(terms))
 
     def add_weighted(self, doc: int, term: str, freq: int) -> None:
         assert self.freqs is not None
-        self.tids.append(self.vocab.setdefault(term, len(self.vocab)))
+        self.tids.append(self.vocab[term])
         self.docs.append(doc)
         self.freqs.append(freq)
 

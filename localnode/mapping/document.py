@@ -47,7 +47,9 @@ class DocumentParser:
             raise MapperParsingError("failed to parse, document is empty" if source is None else
                                      "failed to parse", caused_by=MapperParsingError("Root document must be an object"))
         dynamic_additions: dict[str, Any] = {}
-        self._collect_dynamic(source, "", dynamic_additions)
+        fields = self.mapping.fields
+        if not all(isinstance(k, str) and k in fields and "." not in k for k in source):  # fast path: all mapped
+            self._collect_dynamic(source, "", dynamic_additions)
         if dynamic_additions:
             self.mapping.merge({"properties": dynamic_additions})
         parsed = ParsedDocument()
