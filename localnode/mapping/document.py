@@ -155,7 +155,7 @@ class DocumentParser:
             _parse_rank_features(mapper, value, parsed)
             return
         if mapper.type == KNN_VECTOR:
-            _parse_vector(mapper, value, parsed)
+            _parse_vector(mapper, value, parsed, doc_id)
             return
         values = value if isinstance(value, list) else [value]
         for item in values:
@@ -306,11 +306,13 @@ def _parse_rank_features(mapper: FieldMapper, value: Any, parsed: ParsedDocument
         bucket[str(key)] = _as_feature_value(f"{mapper.path}.{key}", raw)
 
 
-def _parse_vector(mapper: FieldMapper, value: Any, parsed: ParsedDocument) -> None:
+def _parse_vector(mapper: FieldMapper, value: Any, parsed: ParsedDocument, doc_id: str) -> None:
     from localnode.knn.mapping import validate_vector  # knn is an optional layer
     if value is None:
         return
-    parsed.vectors[mapper.path] = validate_vector(mapper.knn, value)
+    vector = validate_vector(mapper.knn, value, doc_id=doc_id)
+    if vector is not None:
+        parsed.vectors[mapper.path] = vector
 
 
 def _token_name(value: Any) -> str:
