@@ -155,8 +155,15 @@ def nested(flat: dict[str, Any]) -> dict[str, Any]:
     for key, value in sorted(flat.items()):
         parts = key.split(".")
         node = root
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
+        i = 0
+        while i < len(parts) - 1:
+            child = node.get(parts[i])
+            if child is not None and not isinstance(child, dict):
+                # "knn" is a value and a prefix: OpenSearch keeps the rest dotted ("knn.algo_param")
+                parts = parts[:i] + [".".join(parts[i:i + 2])] + parts[i + 2:]
+                continue
+            node = node.setdefault(parts[i], {})
+            i += 1
         node[parts[-1]] = value
     return root
 

@@ -1,0 +1,119 @@
+"""The one place where a pin and its signals become an index document (schema: ``mappings/pins.json``).
+
+Everything the engine scores on is decided here: field names, the popularity and freshness
+transforms, which signal goes into which ``rank_features`` field. A test keeps this module and the
+mapping in step, so a field can never be written that the mapping does not declare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from indexer.corpus.records import Board, Pin
+
+FRESHNESS_HALF_LIFE_DAYS = 90.0
+
+
+def load_pins_mapping() -> dict[str, Any]:
+    """Settings and mappings for a pins index (the versioned JSON file in ``mappings/``)."""
+    return json.loads(resources.files("mappings").joinpath("pins.json").read_text())
+
+
+@dataclass(slots=True)
+class PinSignals:
+    """Per-pin signals computed by the indexer; any of them may be absent."""
+    annotations: Mapping[str, float] = field(default_factory=dict)       # annotation id -> weight
+    interests: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # level -> interest id -> score
+    cooccur: Mapping[str, float] = field(default_factory=dict)           # pin id -> shared boards
+    pin2vec: list[float] | None = None
+    cohesion: float | None = None
+
+
+def link_domain(link: str | None) -> str | None:
+    if not link:
+        return None
+    host = urlsplit(link).hostname
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def popularity(repin_count: int) -> float:
+    """log-scaled saves, strictly positive as rank_feature values must be."""
+    return 1.0 + math.log1p(max(repin_count, 0))
+
+
+def freshness(created_at: datetime | None, now: datetime) -> float | None:
+    """Exponential decay with a 90-day half-life, in (0, 1]; None when the pin has no date."""
+    if created_at is None:
+        return None
+    moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=timezone.utc)
+    age_days = max((now - moment).total_seconds() / 86400.0, 0.0)
+    return max(0.5 ** (age_days / FRESHNESS_HALF_LIFE_DAYS), 1e-6)
+
+
+def l2_normalised(weights: Mapping[str, float]) -> dict[str, float]:
+    """L2-normalised positive weights, so a bool of linear rank_feature clauses is a cosine."""
+    positive = {k: float(v) for k, v in weights.items() if v > 0}
+    norm = math.sqrt(sum(v * v for v in positive.values()))
+    if norm == 0:
+        return {}
+    return {k: max(v / norm, 1e-6) for k, v in positive.items()}
+
+
+def content_hash(pin: Pin, boards: Mapping[str, Board]) -> str:
+    """What the pin's document depends on, hashed: unchanged pins are skipped by incremental reindex."""
+    parts = [pin.id, pin.title, pin.description, pin.link or "", pin.image_signature or "",
+             ",".join(pin.board_ids), str(pin.repin_count), pin.lang or "",
+             pin.created_at.isoformat() if pin.created_at else "", ",".join(pin.image_annotations)]
+    parts.extend(f"{b}:{boards[b].name}" for b in pin.board_ids if b in boards)
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
+
+
+def pin_document(pin: Pin, boards: Mapping[str, Board], now: datetime,
+                 signals: PinSignals | None = None) -> dict[str, Any]:
+    """The ``_source`` of a pin in the pins index."""
+    signals = signals or PinSignals()
+    doc: dict[str, Any] = {
+        "pin_id": pin.id,
+        "title": pin.title,
+        "description": pin.description,
+        "board_names": [boards[b].name for b in pin.board_ids if b in boards and boards[b].name],
+        "board_ids": list(pin.board_ids),
+        "repin_count": pin.repin_count,
+        "popularity": popularity(pin.repin_count),
+        "content_hash": content_hash(pin, boards),
+    }
+    optional: dict[str, Any] = {
+        "lang": pin.lang, "link": pin.link, "link_domain": link_domain(pin.link),
+        "image_signature": pin.image_signature,
+        "image_annotations": list(pin.image_annotations) or None,
+        "created_at": pin.created_at.isoformat() if pin.created_at else None,
+        "freshness": freshness(pin.created_at, now),
+        "cohesion": max(signals.cohesion, 1e-6) if signals.cohesion is not None else None,
+        "pin2vec": signals.pin2vec,
+    }
+    doc.update({k: v for k, v in optional.items() if v is not None})
+    annotations = l2_normalised(signals.annotations)
+    if annotations:
+        doc["annotations"] = annotations
+        doc["annotation_terms"] = sorted(annotations)
+    interest_ids: set[str] = set()
+    for level, scores in sorted(signals.interests.items()):
+        normalised = l2_normalised(scores)
+        if normalised:
+            doc[f"interests_l{level}"] = normalised
+            interest_ids.update(normalised)
+    if interest_ids:
+        doc["interest_ids"] = sorted(interest_ids)
+    cooccur = {k: float(v) for k, v in signals.cooccur.items() if v > 0}
+    if cooccur:
+        doc["cooccur"] = cooccur
+    return doc

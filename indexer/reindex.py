@@ -1,0 +1,207 @@
+"""Versioned, zero-downtime reindex: build ``pins-vN`` beside the live index, verify, swap the alias.
+
+The live alias only moves in one atomic ``_aliases`` call after the new index is complete and has
+passed its checks, so searches never see a partial index; the previous version is kept for
+``--rollback``. A run that dies half-way leaves an index no alias points to; the next run deletes
+it before starting. Everything goes through the client, so a real cluster works the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from opensearchpy import OpenSearch, helpers
+
+from indexer.corpus import Board, Pin, Reject, iter_valid
+from indexer.corpus.reader import ValidationOptions
+from indexer.documents import PinSignals, load_pins_mapping, pin_document
+
+SignalProvider = Callable[[Pin], PinSignals]
+
+
+class ReindexError(RuntimeError):
+    pass
+
+
+@dataclass(slots=True)
+class ReindexReport:
+    alias: str
+    index: str
+    version: int
+    previous_index: str | None
+    indexed: int = 0
+    bulk_errors: list[dict[str, Any]] = field(default_factory=list)
+    corpus_rejects: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    deleted_stale: list[str] = field(default_factory=list)
+
+    @property
+    def pins_per_second(self) -> float:
+        total = sum(self.stage_seconds.values())
+        return self.indexed / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["bulk_errors"] = self.bulk_errors[:20]
+        body["bulk_error_count"] = len(self.bulk_errors)
+        body["pins_per_second"] = round(self.pins_per_second, 1)
+        return body
+
+
+def versioned_indices(client: OpenSearch, alias: str) -> tuple[list[tuple[int, str]], set[str]]:
+    """Existing ``alias-vN`` indices (sorted by N) and the ones the alias points to now."""
+    pattern = re.compile(rf"^{re.escape(alias)}-v(\d+)$")
+    found = client.indices.get(index=f"{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+    versions = sorted((int(m.group(1)), name) for name in found if (m := pattern.match(name)))
+    live: set[str] = set()
+    if client.indices.exists_alias(name=alias):
+        live = set(client.indices.get_alias(name=alias))
+    return versions, live
+
+
+def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "pins",
+                   signals: SignalProvider | None = None, now: datetime | None = None,
+                   chunk_size: int = 1000, progress: bool = True,
+                   on_reject: Callable[[Reject], None] | None = None) -> ReindexReport:
+    corpus_dir = Path(corpus_dir)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    versions, live = versioned_indices(client, alias)
+    live_version = max((_version(name) for name in live), default=0)
+    stale = [name for v, name in versions if name not in live and v > live_version]
+    for name in stale:  # an unfinished build from a killed run
+        client.indices.delete(index=name)
+    versions = [(v, n) for v, n in versions if n not in stale]
+    version = (versions[-1][0] + 1) if versions else 1
+    index = f"{alias}-v{version}"
+    previous = sorted(live)[0] if live else None
+    report = ReindexReport(alias=alias, index=index, version=version, previous_index=previous,
+                           deleted_stale=stale)
+    body = load_pins_mapping()
+    client.indices.create(index=index, body={"settings": body["settings"], "mappings": body["mappings"]})
+    timings["prepare"] = time.perf_counter() - started
+
+    rejects = 0
+
+    def count_reject(reject: Reject) -> None:
+        nonlocal rejects
+        rejects += 1
+        if on_reject is not None:
+            on_reject(reject)
+
+    t0 = time.perf_counter()
+    options = ValidationOptions(progress=False)
+    boards = {b.id: b for b in iter_valid(corpus_dir, "boards", on_reject=count_reject, options=options)} \
+        if (corpus_dir / "boards.jsonl").exists() else {}
+    pins = list(iter_valid(corpus_dir, "pins", on_reject=count_reject, options=options))
+    timings["read"] = time.perf_counter() - t0
+    moment = now or _corpus_now(pins)
+
+    t0 = time.perf_counter()
+    signal_fn = signals or (lambda pin: PinSignals())
+    actions = _actions(index, pins, boards, moment, signal_fn)
+    indexed = 0
+    with _progress(progress, len(pins), f"indexing {index}") as advance:
+        for ok, item in helpers.streaming_bulk(client, actions, chunk_size=chunk_size, raise_on_error=False,
+                                               raise_on_exception=False, max_retries=5, initial_backoff=1):
+            if ok:
+                indexed += 1
+            else:
+                report.bulk_errors.append(item)
+            advance(1)
+    timings["index"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    client.indices.refresh(index=index)
+    _verify(client, index, indexed, pins)
+    timings["verify"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    actions_body: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in sorted(live)]
+    actions_body.append({"add": {"index": index, "alias": alias}})
+    client.indices.update_aliases(body={"actions": actions_body})
+    keep = {index} | live
+    for _, name in versions:
+        if name not in keep:
+            client.indices.delete(index=name)
+    timings["swap"] = time.perf_counter() - t0
+    report.indexed = indexed
+    report.corpus_rejects = rejects
+    report.stage_seconds = {k: round(v, 3) for k, v in timings.items()}
+    return report
+
+
+def rollback(client: OpenSearch, alias: str = "pins") -> tuple[str, str]:
+    """Point the alias back at the previous version; returns (from index, to index)."""
+    versions, live = versioned_indices(client, alias)
+    if not live:
+        raise ReindexError(f"alias [{alias}] does not exist: nothing to roll back")
+    current = max(live)
+    older = [name for _, name in versions if name not in live and _version(name) < _version(current)]
+    if not older:
+        raise ReindexError(f"no previous version of [{alias}] is kept: cannot roll back from [{current}]")
+    target = older[-1]
+    client.indices.update_aliases(body={"actions": [
+        *[{"remove": {"index": name, "alias": alias}} for name in sorted(live)],
+        {"add": {"index": target, "alias": alias}}]})
+    return current, target
+
+
+def _version(name: str) -> int:
+    return int(name.rsplit("-v", 1)[1])
+
+
+def _actions(index: str, pins: list[Pin], boards: dict[str, Board], now: datetime,
+             signals: SignalProvider) -> Iterator[dict[str, Any]]:
+    for pin in pins:
+        yield {"_index": index, "_id": pin.id, "_source": pin_document(pin, boards, now, signals(pin))}
+
+
+def _corpus_now(pins: list[Pin]) -> datetime:
+    """The newest pin's date: freshness is relative to the corpus, so reindexing is reproducible."""
+    dates = [p.created_at for p in pins if p.created_at is not None]
+    if not dates:
+        return datetime.now(timezone.utc)
+    newest = max(d if d.tzinfo else d.replace(tzinfo=timezone.utc) for d in dates)
+    return newest
+
+
+def _verify(client: OpenSearch, index: str, indexed: int, pins: list[Pin]) -> None:
+    count = client.count(index=index)["count"]
+    if count != indexed:
+        raise ReindexError(f"verification failed for [{index}]: {indexed} documents acknowledged, {count} searchable")
+    for pin in pins[:5]:
+        words = " ".join(pin.title.split()[:3])
+        if not words:
+            continue
+        hits = client.search(index=index, body={"query": {"match": {"title": words}}, "size": 10})
+        if hits["hits"]["total"]["value"] == 0:
+            raise ReindexError(f"verification failed for [{index}]: smoke query [{words}] found nothing")
+
+
+class _progress:
+    """A rich progress bar when asked for, a no-op otherwise."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.label = label
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeRemainingColumn(), transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task(self.label, total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._bar.__exit__(*exc)

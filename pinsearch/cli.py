@@ -1,0 +1,238 @@
+"""The ``pinsearch`` command line.
+
+Every command talks to a cluster URL (``--cluster``, default the embedded engine in
+``./pinsearch-data``) through the same client the Python API uses, prints a readable table by
+default and JSON with ``--json``, and exits non-zero with a one-line error on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from pinsearch.client import DEFAULT_CLUSTER
+
+EXAMPLES = """examples:
+  pinsearch demo                                  the whole pipeline on a generated sample corpus
+  pinsearch sample --size S --seed 7 ./corpus      write a deterministic sample corpus
+  pinsearch validate ./corpus                      check every record, write rejects
+  pinsearch reindex ./corpus                       build pins-vN and swap the 'pins' alias
+  pinsearch reindex --rollback                     point 'pins' back to the previous version
+  pinsearch search "vegan dinner ideas" --k 10     search the live index
+  pinsearch --cluster https://admin:pw@localhost:9200 search "boho bedroom"
+"""
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--cluster", default=argparse.SUPPRESS,
+                        help=f"embedded://PATH or http(s)://host:port (default {DEFAULT_CLUSTER})")
+    common.add_argument("--index", default=argparse.SUPPRESS, help="index or alias name (default: pins)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars or chatter")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="pinsearch", parents=[common], epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Pin search and Related Pins for OpenSearch, with an embedded engine.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sample", parents=[common], help="generate a deterministic sample corpus")
+    p.add_argument("out", type=Path, help="output directory")
+    p.add_argument("--size", choices=["XS", "S", "M", "L"], default="S", help="S ~5k pins, M ~100k, L ~1M")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite a previous sample in OUT")
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("validate", parents=[common], help="validate a corpus and write rejects")
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="where rejects go (default: CORPUS/.validation)")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("reindex", parents=[common], help="build a new index version and swap the alias")
+    p.add_argument("corpus", type=Path, nargs="?")
+    p.add_argument("--rollback", action="store_true", help="point the alias back to the previous version")
+    p.set_defaults(handler=cmd_reindex)
+
+    p = sub.add_parser("search", parents=[common], help="search pins")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=20, help="number of results")
+    p.add_argument("--explain", action="store_true", help="show the engine's score explanation")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("demo", parents=[common], help="run the main job end to end on a sample corpus")
+    p.add_argument("--workdir", type=Path, default=Path("pinsearch-demo"),
+                   help="where the corpus and the embedded data go (default ./pinsearch-demo)")
+    p.add_argument("--size", choices=["XS", "S", "M"], default="S")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def _opt(args: argparse.Namespace, name: str, default: Any) -> Any:
+    return getattr(args, name, default)
+
+
+def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pinsearch.client import ClusterURLError, connect
+    try:
+        return connect(_opt(args, "cluster", DEFAULT_CLUSTER))
+    except ClusterURLError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    return Console()
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def cmd_sample(args: argparse.Namespace) -> int:
+    from indexer.corpus.sample import generate_sample
+    try:
+        summary = generate_sample(args.out, args.size, args.seed, progress=not _opt(args, "quiet", False),
+                                  overwrite=args.force)
+    except FileExistsError as exc:
+        raise CommandError(f"{exc} (use --force to overwrite)") from None
+    payload = summary.to_dict() if hasattr(summary, "to_dict") else vars(summary)
+    if _opt(args, "json", False):
+        _print_json(payload)
+    elif not _opt(args, "quiet", False):
+        _console().print(f"[bold]sample corpus[/] {args.out} (size {args.size}, seed {args.seed}): "
+                         + ", ".join(f"{k}={v}" for k, v in payload.get("counts", {}).items()))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from indexer.corpus import CorpusFatalError, validate_corpus
+    out = args.out or args.corpus / ".validation"
+    try:
+        report = validate_corpus(args.corpus, out, quiet=_opt(args, "quiet", False))
+    except CorpusFatalError as exc:
+        raise CommandError(str(exc)) from None
+    if _opt(args, "json", False):
+        _print_json(report.to_dict())
+    else:
+        print(report.summary() if hasattr(report, "summary") else report.to_dict())
+    return 1 if getattr(report, "fatal", None) else 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from indexer.reindex import ReindexError, reindex_corpus, rollback
+    client = _client(args)
+    alias = _opt(args, "index", "pins")
+    try:
+        if args.rollback:
+            old, new = rollback(client, alias)
+            payload: dict[str, Any] = {"alias": alias, "from": old, "to": new}
+            if _opt(args, "json", False):
+                _print_json(payload)
+            else:
+                print(f"alias [{alias}] now points to [{new}] (was [{old}])")
+            return 0
+        if args.corpus is None:
+            raise CommandError("reindex needs a CORPUS directory (or --rollback)")
+        report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False))
+    except ReindexError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        client.transport.close()
+    if _opt(args, "json", False):
+        _print_json(report.to_dict())
+    elif not _opt(args, "quiet", False):
+        print(f"indexed {report.indexed} pins into [{report.index}], alias [{alias}] swapped "
+              f"(previous: {report.previous_index or 'none'}); {len(report.bulk_errors)} bulk errors, "
+              f"{report.corpus_rejects} corpus records rejected; {report.pins_per_second:.0f} pins/s")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from ranking.search import search_pins
+    client = _client(args)
+    try:
+        hits = search_pins(client, args.query, args.k, index=_opt(args, "index", "pins"), explain=args.explain)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        client.transport.close()
+    if _opt(args, "json", False):
+        _print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
+        return 0
+    _print_hits(args.query, hits)
+    if args.explain:
+        for hit in hits:
+            _console().print(f"[bold]{hit.pin_id}[/]", hit.explanation)
+    return 0
+
+
+def _print_hits(query: str, hits: list[Any]) -> None:
+    from rich.table import Table
+    table = Table(title=f'search "{query}"', show_lines=False)
+    for column in ("#", "pin", "score", "title", "boards", "domain"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(hits, 1):
+        table.add_row(str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:60], ", ".join(hit.board_names[:2])[:40],
+                      hit.link_domain or "")
+    _console().print(table)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pinsearch.demo import run_demo
+    payload = run_demo(args.workdir, size=args.size, seed=args.seed, cluster=getattr(args, "cluster", None),
+                       quiet=_opt(args, "quiet", False), as_json=_opt(args, "json", False))
+    if _opt(args, "json", False):
+        _print_json(payload)
+    return 0
+
+
+# -- entry point -------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    started = time.perf_counter()
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"pinsearch {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"pinsearch {args.command}: interrupted after {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an engine or cluster error: one clear line, not a traceback
+        from opensearchpy.exceptions import TransportError
+        if isinstance(exc, TransportError):
+            print(f"pinsearch {args.command}: cluster error {exc.status_code}: {exc.error}: "
+                  f"{_reason(exc.info)}", file=sys.stderr)
+            return 1
+        from localnode.store import DataDirLockedError
+        if isinstance(exc, DataDirLockedError):
+            print(f"pinsearch {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _reason(info: Any) -> str:
+    if isinstance(info, dict) and isinstance(info.get("error"), dict):
+        return str(info["error"].get("reason"))
+    return str(info)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

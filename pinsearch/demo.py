@@ -1,0 +1,98 @@
+"""``pinsearch demo``: the main job end to end on a generated sample corpus.
+
+sample corpus -> validation -> reindex (zero-downtime alias swap) -> searches printed as tables ->
+an evaluation of search quality against the sample's ground truth. Each stage that later issues
+add (signals, Related Pins, learning to rank) plugs in here, so the demo always shows everything
+the project can do on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from indexer.corpus import validate_corpus
+from indexer.corpus.sample import generate_sample
+from indexer.reindex import reindex_corpus
+from pinsearch.client import connect
+from ranking.metrics import ndcg_at_k
+from ranking.search import search_pins
+
+
+def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | None = None,
+             quiet: bool = False, as_json: bool = False, n_example_queries: int = 3,
+             n_eval_queries: int = 200) -> dict[str, Any]:
+    console = Console(quiet=quiet or as_json)
+    timings: dict[str, float] = {}
+    workdir.mkdir(parents=True, exist_ok=True)
+    sample_dir = workdir / f"sample-{size}-{seed}"
+
+    t0 = time.perf_counter()
+    if not (sample_dir / "manifest.json").exists():
+        console.rule(f"1. sample corpus (size {size}, seed {seed})")
+        generate_sample(sample_dir, size, seed, progress=not (quiet or as_json), overwrite=True)
+    else:
+        console.rule(f"1. sample corpus (size {size}, seed {seed}): reusing {sample_dir}")
+    timings["sample"] = time.perf_counter() - t0
+    corpus = sample_dir / "corpus"
+
+    t0 = time.perf_counter()
+    console.rule("2. validate")
+    report = validate_corpus(corpus, workdir / "validation", quiet=quiet or as_json)
+    timings["validate"] = time.perf_counter() - t0
+    console.print(report.summary() if hasattr(report, "summary") else report.to_dict())
+
+    client = connect(cluster or f"embedded://{workdir / 'data'}")
+    try:
+        t0 = time.perf_counter()
+        console.rule("3. reindex")
+        reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json))
+        timings["reindex"] = time.perf_counter() - t0
+        console.print(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
+                      f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
+
+        truth = _search_truth(sample_dir / "ground_truth" / "search_relevance.jsonl")
+        queries = sorted(truth)
+        t0 = time.perf_counter()
+        console.rule("4. search")
+        examples = []
+        for query in queries[:n_example_queries]:
+            hits = search_pins(client, query, k=5)
+            examples.append({"query": query, "hits": [h.to_dict() for h in hits]})
+            if not (quiet or as_json):
+                from pinsearch.cli import _print_hits
+                _print_hits(query, hits)
+        timings["search"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        console.rule("5. evaluation (first pass vs. ground truth)")
+        scores = []
+        for query in queries[:n_eval_queries]:
+            ranked = [h.pin_id for h in search_pins(client, query, k=10)]
+            scores.append(ndcg_at_k(ranked, truth[query], 10))
+        evaluation = {"pinsearch_first_pass": {"ndcg@10": round(sum(scores) / max(len(scores), 1), 4),
+                                               "queries": len(scores)}}
+        timings["evaluate"] = time.perf_counter() - t0
+        console.print(evaluation)
+    finally:
+        client.transport.close()
+    summary = {"workdir": str(workdir), "reindex": reindex.to_dict(), "validation": report.to_dict(),
+               "examples": examples, "evaluation": evaluation,
+               "seconds": {k: round(v, 2) for k, v in timings.items()}}
+    console.rule("done")
+    console.print(f"stage times (s): {summary['seconds']}")
+    return summary
+
+
+def _search_truth(path: Path) -> dict[str, dict[str, float]]:
+    truth: dict[str, dict[str, float]] = defaultdict(dict)
+    with path.open() as fh:
+        for line in fh:
+            row = json.loads(line)
+            truth[row["query"]][row["pin_id"]] = float(row["relevance"])
+    return truth

@@ -1,0 +1,1 @@
+"""Search and Related Pins requests, learning to rank, evaluation."""
