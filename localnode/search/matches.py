@@ -115,26 +115,38 @@ def req_opt(required: Matches, optional: Matches) -> Matches:
 
 
 def dis_max(parts: Sequence[Matches], tie_breaker: float, max_doc: int) -> Matches:
-    """DisjunctionMaxScorer: float max plus tie × (double sum of the others), cast to float."""
+    """DisjunctionMaxScorer: float max plus tie × (double sum of the others), cast to float.
+
+    Lucene visits the sub-scorers of a doc in order: ``if sub >= max: others += max; max = sub``
+    ``else: others += sub``. The result equals max + tie × (sum of all − max), which is what the
+    vectorised form computes (the running-order detail only matters for equal maxima, where both
+    orders give the same numbers).
+    """
     parts = [p for p in parts if len(p)]
     if not parts:
         return Matches.empty()
     if len(parts) == 1:
         return parts[0]
-    docs = np.unique(np.concatenate([p.docs for p in parts]))
-    n = len(docs)
-    max_score = np.zeros(n, dtype=np.float32)
-    other_sum = np.zeros(n, dtype=np.float64)
-    seen = np.zeros(n, dtype=bool)
-    for part in parts:
-        idx = np.searchsorted(docs, part.docs)
-        sub = part.scores
-        current = max_score[idx]
-        first = ~seen[idx]
-        better = (sub >= current) & ~first
-        # Lucene: if sub >= max: others += max; max = sub; else others += sub
-        other_sum[idx] += np.where(first, 0.0, np.where(better, current.astype(np.float64), sub.astype(np.float64)))
-        max_score[idx] = np.where(first | better, sub, current)
-        seen[idx] = True
-    tie = np.float32(tie_breaker)
-    return Matches(docs.astype(np.int32), (max_score.astype(np.float64) + other_sum * float(tie)).astype(np.float32))
+    total = sum(len(p) for p in parts)
+    if total > max_doc * DENSE_THRESHOLD:
+        best = np.zeros(max_doc, dtype=np.float32)
+        sums = np.zeros(max_doc, dtype=np.float64)
+        seen = np.zeros(max_doc, dtype=bool)
+        for part in parts:
+            current = best[part.docs]
+            best[part.docs] = np.where(seen[part.docs], np.maximum(current, part.scores), part.scores)
+            sums[part.docs] += part.scores
+            seen[part.docs] = True
+        docs = np.flatnonzero(seen).astype(np.int32)
+        top = best[docs]
+        others = sums[docs] - top.astype(np.float64)
+    else:
+        all_docs = np.concatenate([p.docs for p in parts])
+        all_scores = np.concatenate([p.scores for p in parts])
+        docs, inverse = np.unique(all_docs, return_inverse=True)
+        top = np.full(len(docs), -np.inf, dtype=np.float32)
+        np.maximum.at(top, inverse, all_scores)
+        others = np.bincount(inverse, weights=all_scores.astype(np.float64), minlength=len(docs)) - top
+        docs = docs.astype(np.int32)
+    tie = float(np.float32(tie_breaker))
+    return Matches(docs, (top.astype(np.float64) + others * tie).astype(np.float32))
