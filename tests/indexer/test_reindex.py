@@ -1,0 +1,133 @@
+"""Versioned reindex: alias swap, rollback, stale cleanup, searches during a reindex, mapping in step."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import pinsearch
+from indexer.corpus.records import Board, Pin
+from indexer.corpus.sample import generate_sample
+from indexer.documents import PinSignals, load_pins_mapping, pin_document
+from indexer.reindex import ReindexError, reindex_corpus, rollback
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    generate_sample(out, "XS", 3, progress=False, overwrite=True)
+    return out / "corpus"
+
+
+def test_reindex_swaps_alias_and_rolls_back(tmp_path, corpus):
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        first = reindex_corpus(es, corpus, progress=False)
+        n_pins = sum(1 for _ in (corpus / "pins.jsonl").open())
+        assert first.index == "pins-v1" and first.indexed == n_pins and not first.bulk_errors
+        assert es.count(index="pins")["count"] == n_pins
+        second = reindex_corpus(es, corpus, progress=False)
+        assert second.index == "pins-v2" and second.previous_index == "pins-v1"
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v2"}
+        third = reindex_corpus(es, corpus, progress=False)
+        assert not es.indices.exists(index="pins-v1")  # only the previous version is kept
+        assert rollback(es) == ("pins-v3", "pins-v2")
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v2"}
+        assert third.previous_index == "pins-v2"
+    finally:
+        pinsearch.close(es)
+
+
+def test_unfinished_build_is_cleaned_and_live_alias_untouched(tmp_path, corpus):
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        reindex_corpus(es, corpus, progress=False)
+        es.indices.create(index="pins-v2")  # what a killed run leaves behind
+        es.index(index="pins-v2", id="partial", body={"pin_id": "partial"}, refresh=True)
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v1"}
+        report = reindex_corpus(es, corpus, progress=False)
+        assert report.deleted_stale == ["pins-v2"] and report.index == "pins-v2"
+        assert not es.exists(index="pins", id="partial")
+    finally:
+        pinsearch.close(es)
+
+
+def test_rollback_without_history_is_a_clear_error(tmp_path):
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        with pytest.raises(ReindexError, match="does not exist"):
+            rollback(es)
+    finally:
+        pinsearch.close(es)
+
+
+def test_bad_records_are_reported_and_the_rest_indexed(tmp_path, corpus):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    lines = (corpus / "pins.jsonl").read_text().splitlines()[:50]
+    lines.insert(3, "{not json")
+    lines.insert(7, json.dumps({"id": 42, "title": "wrong id type"}))
+    (bad / "pins.jsonl").write_text("\n".join(lines) + "\n")
+    rejects = []
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        report = reindex_corpus(es, bad, progress=False, on_reject=rejects.append)
+        assert report.indexed == 50 and report.corpus_rejects == 2 and len(rejects) == 2
+    finally:
+        pinsearch.close(es)
+
+
+def test_searches_during_reindex_never_fail_or_come_back_empty(tmp_path, corpus):
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    reindex_corpus(es, corpus, progress=False)
+    title = json.loads((corpus / "pins.jsonl").open().readline())["title"]
+    stop = threading.Event()
+    failures: list[str] = []
+    searches = 0
+
+    def searcher() -> None:
+        nonlocal searches
+        while not stop.is_set():
+            try:
+                hits = es.search(index="pins", body={"query": {"match": {"title": title}}, "size": 1})
+                if hits["hits"]["total"]["value"] == 0:
+                    failures.append("empty result during reindex")
+            except Exception as exc:  # any failure is what this test is about
+                failures.append(repr(exc))
+            searches += 1
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    try:
+        for _ in range(2):
+            reindex_corpus(es, corpus, progress=False)
+    finally:
+        stop.set()
+        thread.join()
+        pinsearch.close(es)
+    assert searches > 10 and not failures, failures[:3]
+
+
+def test_document_builder_and_mapping_stay_in_step():
+    mapping = load_pins_mapping()["mappings"]["properties"]
+    pin = Pin(id="p1", title="Vegan dinner", description="Easy", link="https://www.example.com/a",
+              image_signature="abc", board_ids=("b1",), created_at=datetime(2024, 1, 1, tzinfo=timezone.utc),
+              repin_count=12, lang="en", image_annotations=("food",))
+    signals = PinSignals(annotations={"a1": 2.0, "a2": 1.0}, interests={1: {"10": 0.9}, 2: {"1001": 0.5}},
+                         cooccur={"p2": 3.0}, pin2vec=[0.1] * 128, cohesion=0.8)
+    doc = pin_document(pin, {"b1": Board(id="b1", name="Dinners")}, datetime(2024, 2, 1, tzinfo=timezone.utc), signals)
+    for field_name, value in doc.items():
+        assert field_name in mapping, f"document field [{field_name}] is not in mappings/pins.json"
+        declared = mapping[field_name]["type"]
+        if declared == "rank_features":
+            assert isinstance(value, dict) and all(v > 0 for v in value.values())
+        if declared == "rank_feature":
+            assert value > 0
+        if declared == "knn_vector":
+            assert len(value) == mapping[field_name]["dimension"]
+    assert doc["link_domain"] == "example.com" and doc["board_names"] == ["Dinners"]
+    assert abs(sum(v * v for v in doc["annotations"].values()) - 1.0) < 1e-9
