@@ -91,12 +91,13 @@ class Analyzer:
             return raws
         if self._one_to_one:
             memo = self._memo
-            out = []
-            for raw in raws:
-                term = memo[raw] if raw in memo else self._single(raw)
-                if term is not None:
-                    out.append(term)
-            return out
+            try:
+                out = [memo[raw] for raw in raws]
+            except KeyError:  # a token not seen before (or the memo was just cleared)
+                out = [self._single(raw) for raw in raws]
+            if None in out:  # removed tokens (stop words)
+                return [t for t in out if t is not None]
+            return out  # type: ignore[return-value]
         return [t for raw in raws for t in self._outputs(raw)]
 
     def terms_with_positions(self, text: str) -> tuple[list[str], list[int]]:

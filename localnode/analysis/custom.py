@@ -87,9 +87,15 @@ def parse_stopwords(value: Any, default: frozenset[str], what: str) -> frozenset
     return frozenset(words)
 
 
+# Settings OpenSearch honours but this engine does not implement. Other unknown settings are
+# ignored, as OpenSearch ignores them.
+_UNSUPPORTED_SETTINGS = {"stopwords_path", "keywords_path", "keywords_pattern", "stem_exclusion_path",
+                         "rules_path", "language", "version", "articles", "articles_path"}
+
+
 def _check_keys(definition: Mapping[str, Any], allowed: set[str], what: str) -> None:
     for key in definition:
-        if key not in allowed:
+        if key not in allowed and key in _UNSUPPORTED_SETTINGS:
             raise UnknownAnalyzerError(f"{what} has the setting [{key}], which the embedded engine does not support")
 
 
@@ -135,7 +141,8 @@ def _builtin_tokenizer(name: str, analyzer: str) -> Tokenizer:
         return LetterTokenizer()
     if name == "keyword":
         return KeywordTokenizer()
-    raise UnknownAnalyzerError(f"Custom Analyzer [{analyzer}] failed to find tokenizer under name [{name}]")
+    raise UnknownAnalyzerError(f"Custom Analyzer [{analyzer}] failed to find tokenizer under name [{name}] "
+                               f"(the embedded engine supports standard, whitespace, letter, lowercase, keyword)")
 
 
 # -- token filters --------------------------------------------------------------------------------
@@ -160,8 +167,14 @@ def _filter(spec: Any, analysis: Mapping[str, Any] | None, analyzer: str) -> Tok
         return _filter_from_definition(defined, f"filter [{spec}]", analyzer)
     factory = _BUILTIN_FILTERS.get(spec)
     if factory is None:
-        raise UnknownAnalyzerError(f"Custom Analyzer [{analyzer}] failed to find filter under name [{spec}]")
+        raise UnknownAnalyzerError(
+            f"Custom Analyzer [{analyzer}] failed to find filter under name [{spec}] (the embedded engine "
+            f"supports {', '.join(sorted(_BUILTIN_FILTERS))} and defined filters of types "
+            f"{', '.join(_FILTER_TYPES)})")
     return factory()
+
+
+_FILTER_TYPES = ("lowercase", "stop", "porter_stem", "asciifolding", "keyword_marker", "stemmer")
 
 
 def _filter_from_definition(definition: Mapping[str, Any], label: str, analyzer: str) -> TokenFilter:

@@ -13,9 +13,10 @@ Why regular expressions, and how they stay fast:
 * Character classes are huge (ALetter alone is ~600 ranges), and ``re`` with such classes costs
   ~50 µs per title. So the text is first mapped, one character to one character, onto a small
   alphabet of *symbols*: every code point with the same set of grammar properties gets the same
-  symbol (ASCII characters are their own symbols, so ASCII text needs no mapping at all). The
-  grammar then runs over the symbol string with tiny classes, and spans carry over unchanged.
-  This is the alphabet compression a JFlex-generated DFA does too.
+  symbol (Latin-1 characters are their own symbols, so most Western text needs no mapping). The
+  grammar then runs over the symbol string with small classes, and spans carry over unchanged.
+  This is the alphabet compression a JFlex-generated DFA does too. Texts without combining
+  marks, joiners or ExtendNumLet (most of them) use :data:`FLAT`, a simpler equivalent pattern.
 * The stdlib ``re`` engine is leftmost-first, not leftmost-longest, so the fast pattern is
   arranged so that its first match *is* the longest (argued below; checked by a differential
   test against :func:`exact_pattern`, the literal grammar under the ``regex`` module's POSIX
@@ -123,11 +124,15 @@ PROPERTIES: dict[str, Ranges] = {
 
 # -- the symbol alphabet --------------------------------------------------------------------------
 
+_IDENTITY = 0x100
+
+
 def _build_alphabet() -> tuple[str, dict[str, str]]:
     """Map every code point to a symbol; return the translate table and property -> symbols.
 
-    ASCII code points are their own symbols. Every other code point gets the symbol of its set
-    of properties (``' '`` for none, i.e. a separator), drawn from U+0100 upwards.
+    Latin-1 code points (U+0000-U+00FF) are their own symbols, so Latin-1 text needs no mapping.
+    Every other code point gets the symbol of its set of properties (``' '`` for none, i.e. a
+    separator), drawn from U+0100 upwards.
     """
     events: list[tuple[int, int, str]] = []
     for name, rs in PROPERTIES.items():
@@ -152,8 +157,8 @@ def _build_alphabet() -> tuple[str, dict[str, str]]:
         if lo >= hi:
             return
         sig = signature()
-        if lo < 0x80:  # ASCII: identity symbols (no ASCII range straddles 0x80 with properties)
-            top = min(hi, 0x80)
+        if lo < _IDENTITY:  # Latin-1: identity symbols
+            top = min(hi, _IDENTITY)
             for cp in range(lo, top):
                 pieces.append(chr(cp))
                 for n in sig:
@@ -163,7 +168,7 @@ def _build_alphabet() -> tuple[str, dict[str, str]]:
                 return
         sym = symbol_of.get(sig)
         if sym is None:
-            sym = symbol_of[sig] = chr(0x100 + len(symbol_of))
+            sym = symbol_of[sig] = chr(_IDENTITY + len(symbol_of))
             for n in sig:
                 members[n].add(sym)
         pieces.append(sym * (hi - lo))
@@ -259,8 +264,34 @@ TYPE_NAMES = {"EMOJI": "<EMOJI>", "NUM": "<NUM>", "HANGUL": "<HANGUL>", "KATAKAN
 _FAST_RULES = _rules(exact=False)
 #: Leftmost-first pattern over symbols whose matches are Lucene's tokens (no conflicts present).
 FAST: re.Pattern[str] = re.compile("|".join(f"(?:{_FAST_RULES[k]})" for k in ("WORD", "EMOJI", "SEA", "HAN", "HIRA")))
-#: For pure ASCII text (its own symbol string) only WORD can match.
-ASCII_WORD: re.Pattern[str] = re.compile(_FAST_RULES["WORD"])
+
+
+def _flat() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A flatter, faster pattern for the common text with no Format/Extend/ZWJ character (a
+    U+FE0F right after a pictograph excepted) and no ExtendNumLet: then WORD reduces to runs of
+    letters/digits joined by one mid character between two letters (or two digits), katakana
+    runs stand alone, and an emoji is one pictograph with an optional U+FE0F.
+
+    Returns the pattern and a function telling whether a symbol string is outside its domain."""
+    def chars(*names: str, minus: str = "") -> str:
+        syms = sorted(set("".join(_SYMBOLS[n] for n in names)) - set(minus))
+        return "[" + "".join(f"\\u{ord(c):04x}" for c in syms) + "]" if syms else "(?!)"
+    t, al, nu = chars("AL", "NU"), chars("AL"), chars("NU")
+    word = (f"{t}++(?:(?:(?<={al}){chars('ML')}(?={al})|(?<={nu}){chars('MN')}(?={nu})){t}++)*")
+    vs16 = chars("VS16")  # U+FE0F's symbol (its property set is its own)
+    emoji = f"{chars('RI')}{chars('RI')}|{chars('EC')}{vs16}?"
+    pattern = "|".join((word, f"{chars('KA')}++", emoji, f"{chars('SA')}++", chars("HAN"), chars("HIRA")))
+    other_x = re.compile(chars("X", "EN", minus=_SYMBOLS["VS16"])).search
+    lone_vs16 = re.compile(f"(?<!{chars('EC')}){vs16}").search
+    vs16_symbol = _SYMBOLS["VS16"]
+
+    def not_flat(sym: str) -> bool:
+        return other_x(sym) is not None or (vs16_symbol in sym and lone_vs16(sym) is not None)
+    return re.compile(pattern), not_flat
+
+
+#: Leftmost-first pattern for symbol strings where ``not_flat`` is false (and no conflicts).
+FLAT, not_flat = _flat()
 
 _emoji_start = set(_SYMBOLS["EC"] + _SYMBOLS["MB"] + _SYMBOLS["MO"] + _SYMBOLS["RI"] + _SYMBOLS["ZWJ"])
 _other_start = set(_SYMBOLS["AL"] + _SYMBOLS["NU"] + _SYMBOLS["KA"] + _SYMBOLS["EN"] + _SYMBOLS["HAN"]
@@ -282,8 +313,12 @@ def exact_pattern() -> "regex.Pattern[str]":
 
 
 def symbols(text: str) -> str:
-    """The symbol string of ``text`` (same length; ASCII text maps to itself)."""
-    return text if text.isascii() else text.translate(TABLE)
+    """The symbol string of ``text`` (same length; Latin-1 text maps to itself)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.translate(TABLE)
+    return text
 
 
 def needs_exact(sym: str) -> bool:

@@ -187,3 +187,9 @@ def test_scores_survive_reopen_and_merge(tmp_path):
     es = pinsearch.connect(url)
     assert _scores(es, "r", {"match": {"body": "term1"}}) == before
     pinsearch.close(es)
+
+
+def test_phrase_does_not_match_across_values_or_stop_word_gaps(client):
+    mappings = {"properties": {"body": {"type": "text", "analyzer": "english"}}}
+    _index(client, "gap", [{"body": ["red of", "shoes"]}, {"body": ["red shoes"]}, {"body": "red the shoes"}], mappings)
+    assert set(_scores(client, "gap", {"match_phrase": {"body": "red shoes"}})) == {"1"}

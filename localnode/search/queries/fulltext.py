@@ -166,17 +166,13 @@ class PhraseWeight(Weight):
     def _phrase_freq(self, ctx: SegmentContext, doc: int) -> int:
         source = orjson.loads(ctx.segment.source_bytes(doc))
         positions_by_term: dict[str, set[int]] = {}
-        base = 0
-        first = True
+        base = 0  # Lucene: value k starts after every earlier value's positions plus the gap
         for value in source_values(source, self.mapper.source_path):
-            terms, positions = self.index_analyzer.terms_with_positions(_query_text(value))
-            if not first:
-                base += self.mapper.position_increment_gap
+            text = _query_text(value)
+            terms, positions = self.index_analyzer.terms_with_positions(text)
             for term, position in zip(terms, positions):
                 positions_by_term.setdefault(term, set()).add(base + position)
-            if terms:
-                base += positions[-1] + 1
-                first = False
+            base += self.index_analyzer.end_position(text) + self.mapper.position_increment_gap
         anchors = positions_by_term.get(self.terms[0], set())
         count = 0
         for start in anchors:
