@@ -1,3 +1,6 @@
 """Query parsers, one module per family; importing the package registers them all."""
 
 from localnode.search.queries import compound, fulltext, function_score, term_level  # noqa: F401
+from localnode.search.queries import rank_feature  # noqa: F401
+from localnode.search.queries import knn  # noqa: F401
+from localnode.search.queries import script_score  # noqa: F401
