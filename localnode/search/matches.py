@@ -13,9 +13,37 @@ from typing import Sequence
 
 import numpy as np
 
+import threading
+
 _EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
 DENSE_THRESHOLD = 1 / 16  # combined postings above this share of max_doc use dense accumulators
+
+
+class _Scratch(threading.local):
+    """Per-thread dense buffers, zero between uses: only the touched slots are cleared afterwards.
+
+    Allocating (and page-faulting) max_doc-sized arrays per query dominated query time on large
+    segments; reusing them makes a dense combination cost O(postings) plus one byte-scan.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.acc = np.zeros(0, dtype=np.float64)
+        self.best = np.zeros(0, dtype=np.float32)
+        self.count = np.zeros(0, dtype=np.uint8)
+        self.seen = np.zeros(0, dtype=bool)
+
+    def ensure(self, size: int) -> None:
+        if size > self.size:
+            self.size = max(size, int(self.size * 1.5))
+            self.acc = np.zeros(self.size, dtype=np.float64)
+            self.best = np.zeros(self.size, dtype=np.float32)
+            self.count = np.zeros(self.size, dtype=np.uint8)
+            self.seen = np.zeros(self.size, dtype=bool)
+
+
+_SCRATCH = _Scratch()
 
 
 @dataclass(slots=True)
@@ -64,14 +92,22 @@ def disjunction(parts: Sequence[Matches], max_doc: int, min_should_match: int = 
     if len(parts) == 1:
         return parts[0] if min_should_match <= 1 else Matches.empty()
     total = sum(len(p) for p in parts)
-    if total > max_doc * DENSE_THRESHOLD:
-        acc = np.zeros(max_doc, dtype=np.float64)
-        count = np.zeros(max_doc, dtype=np.int32)
+    if total > max_doc * DENSE_THRESHOLD and len(parts) < 255:
+        _SCRATCH.ensure(max_doc)
+        acc, count, seen = _SCRATCH.acc[:max_doc], _SCRATCH.count[:max_doc], _SCRATCH.seen[:max_doc]
         for part in parts:
             acc[part.docs] += part.scores
-            count[part.docs] += 1
-        docs = np.flatnonzero(count >= max(min_should_match, 1)).astype(np.int32)
-        return Matches(docs, acc[docs].astype(np.float32))
+            seen[part.docs] = True
+            if min_should_match > 1:
+                count[part.docs] += 1
+        touched = np.flatnonzero(seen).astype(np.int32)
+        docs = touched[count[touched] >= min_should_match] if min_should_match > 1 else touched
+        scores = acc[docs].astype(np.float32)
+        acc[touched] = 0.0
+        seen[touched] = False
+        if min_should_match > 1:
+            count[touched] = 0
+        return Matches(docs, scores)
     all_docs = np.concatenate([p.docs for p in parts])
     all_scores = np.concatenate([p.scores for p in parts]).astype(np.float64)
     docs, inverse, counts = np.unique(all_docs, return_inverse=True, return_counts=True)
@@ -129,17 +165,18 @@ def dis_max(parts: Sequence[Matches], tie_breaker: float, max_doc: int) -> Match
         return parts[0]
     total = sum(len(p) for p in parts)
     if total > max_doc * DENSE_THRESHOLD:
-        best = np.zeros(max_doc, dtype=np.float32)
-        sums = np.zeros(max_doc, dtype=np.float64)
-        seen = np.zeros(max_doc, dtype=bool)
-        for part in parts:
-            current = best[part.docs]
-            best[part.docs] = np.where(seen[part.docs], np.maximum(current, part.scores), part.scores)
+        _SCRATCH.ensure(max_doc)
+        best, sums, seen = _SCRATCH.best[:max_doc], _SCRATCH.acc[:max_doc], _SCRATCH.seen[:max_doc]
+        for part in parts:  # scores are >= 0, so max with the zero-initialised buffer is exact
+            best[part.docs] = np.maximum(best[part.docs], part.scores)
             sums[part.docs] += part.scores
             seen[part.docs] = True
         docs = np.flatnonzero(seen).astype(np.int32)
-        top = best[docs]
+        top = best[docs].copy()
         others = sums[docs] - top.astype(np.float64)
+        best[docs] = 0.0
+        sums[docs] = 0.0
+        seen[docs] = False
     else:
         all_docs = np.concatenate([p.docs for p in parts])
         all_scores = np.concatenate([p.scores for p in parts])
