@@ -19,13 +19,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import orjson
 
 from localnode.analysis import Analyzer
-from localnode.errors import (DocumentMissingError, IllegalArgumentError, MapperParsingError, OpenSearchError,
+from localnode.errors import (DocumentMissingError, IllegalArgumentError, OpenSearchError,
                               VersionConflictError)
 from localnode.index import settings as index_settings
 from localnode.index.analyzers import AnalyzerResolver

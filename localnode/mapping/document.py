@@ -60,7 +60,7 @@ class DocumentParser:
     def _collect_dynamic(self, obj: dict[str, Any], prefix: str, additions: dict[str, Any]) -> None:
         for key, value in obj.items():
             if not isinstance(key, str) or key == "" or key.strip(".") != key or ".." in key:
-                raise MapperParsingError(f"field name cannot be an empty string" if key == "" else
+                raise MapperParsingError("field name cannot be an empty string" if key == "" else
                                          f"Invalid field name [{key}]")
             if "." in key:
                 head, rest = key.split(".", 1)

@@ -57,7 +57,7 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"action": action, "meta": meta, "index": index, "line": line_no}
         if action != "delete":
             if i >= len(lines) or not lines[i].strip():
-                raise IllegalArgumentError(f"The bulk request must be terminated by a newline [\\n]" if i >= len(lines)
+                raise IllegalArgumentError("The bulk request must be terminated by a newline [\\n]" if i >= len(lines)
                                            else f"Missing source for action [{action}] at line [{line_no}]")
             item["source_raw"] = lines[i]
             i += 1

@@ -108,13 +108,11 @@ def route(methods: str, *templates: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(node: "Node", request: RestRequest) -> RestResponse:
-    segments = request.path.strip("/").split("/")
-    unsupported = next((s for s in segments[:2] if s in KNOWN_UNSUPPORTED_APIS), None)
-    if unsupported is not None:
-        raise OpenSearchError(
-            f"the [{unsupported}] API is not supported by the embedded engine (localnode); "
-            "use --cluster URL to run it against OpenSearch", status=400, error_type="illegal_argument_exception")
+    """Route a request. Index names never start with '_', so a placeholder match like
+    ``/{index}/_search`` for ``/_plugins/_search`` is only a fallback: a known API the engine does not
+    serve gets a clear "not supported" 400 first, and only then do index handlers report the name."""
     allowed: set[str] = set()
+    fallback: tuple[_Route, dict[str, str]] | None = None
     for candidate in _ROUTES:
         match = candidate.pattern.match(request.path)
         if match is None:
@@ -123,8 +121,21 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
         if request.method not in candidate.methods and not (request.method == "HEAD" and "GET" in candidate.methods):
             allowed.update(candidate.methods)
             continue
+        index = values.get("index")
+        if index is not None and index.startswith("_") and index != "_all":
+            fallback = fallback or (candidate, values)
+            continue
         request.path_params = values
         return candidate.handler(node, request)
+    segments = request.path.strip("/").split("/")
+    unsupported = next((s for s in segments[:2] if s in KNOWN_UNSUPPORTED_APIS), None)
+    if unsupported is not None:
+        raise OpenSearchError(
+            f"the [{unsupported}] API is not supported by the embedded engine (localnode); "
+            "use --cluster URL to run it against OpenSearch", status=400, error_type="illegal_argument_exception")
+    if fallback is not None:
+        request.path_params = fallback[1]
+        return fallback[0].handler(node, request)
     if allowed:
         return RestResponse(405, {"error": f"Incorrect HTTP method for uri [{request.path}] and method "
                                            f"[{request.method}], allowed: {sorted(allowed)}".replace("'", ""),

@@ -19,7 +19,6 @@ import orjson
 from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError, SearchPhaseExecutionError, \
     UnsupportedError
 from localnode.search import queries as _registered_queries  # noqa: F401  (registers the parsers)
-from localnode.search.matches import Matches
 from localnode.search.query import ParseContext, Query, Searcher, Weight, parse_query
 from localnode.search.queries.compound import MatchAllQuery
 from localnode.search.sorting import SortSpec, parse_sort, sort_values

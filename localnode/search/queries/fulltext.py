@@ -79,7 +79,7 @@ def _query_text(value: Any) -> str:
 def _match_options(spec: dict[str, Any], query_name: str) -> dict[str, Any]:
     check_keys(spec, _MATCH_KEYS | ({"slop"} if "phrase" in query_name else set()), query_name)
     if "query" not in spec:
-        raise ParsingError(f"No text specified for text query" if query_name == "match" else
+        raise ParsingError("No text specified for text query" if query_name == "match" else
                            f"[{query_name}] requires query value")
     if spec.get("fuzziness") not in (None, 0, "0"):
         raise UnsupportedError(f"[{query_name}] option [fuzziness]")

@@ -397,7 +397,7 @@ def _range_number(mapper: FieldMapper, value: Any, fmt: str | None, round_up: bo
 def parse_range(body: Any, ctx: ParseContext) -> Query:
     field, spec = single_field(body, "range")
     if not isinstance(spec, dict):
-        raise ParsingError(f"[range] query malformed, after field missing start object")
+        raise ParsingError("[range] query malformed, after field missing start object")
     check_keys(spec, {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "boost",
                       "_name", "format", "time_zone", "relation"}, "range")
     if spec.get("time_zone") not in (None, "UTC", "Z", "+00:00", "utc"):
