@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=["XS", "S", "M"], default="S")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=cmd_demo)
+
+    import importlib
+    from pinsearch.commands import COMMAND_MODULES
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub, common)
     return parser
 
 
