@@ -98,6 +98,24 @@ class Segment:
     persisted: bool = False
     _id_lookup: dict[str, int] | None = None
     _docs_with_field: dict[str, np.ndarray] | None = None
+    _first_values: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def first_values(self, field_name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Dense per-doc (has_value, smallest value) of a numeric field, as SortedNumericDocValues'
+        first value; cached because function_score and sorting read it per doc."""
+        column = self.numbers.get(field_name)
+        if column is None:
+            return None
+        if self._first_values is None:
+            self._first_values = {}
+        cached = self._first_values.get(field_name)
+        if cached is None:
+            values = np.full(self.max_doc, np.nan, dtype=np.float64)
+            order = np.lexsort((-column.values.astype(np.float64), column.docs))  # last write = smallest
+            values[column.docs[order]] = column.values[order].astype(np.float64)
+            cached = (~np.isnan(values), values)
+            self._first_values[field_name] = cached
+        return cached
 
     def local_doc(self, doc_id: str) -> int | None:
         """The local doc number of an ``_id`` in this segment (deleted or not), or None."""

@@ -54,16 +54,11 @@ class ScoreFunction:
         """Function value per doc (double), before the weight."""
         if self.field is None:
             return np.ones(len(docs), dtype=np.float64)
-        column = ctx.segment.numbers.get(self.field)
+        dense = ctx.segment.first_values(self.field)
         values = np.full(len(docs), np.nan, dtype=np.float64)
-        if column is not None and len(column.docs):
-            # first (smallest) value of a multi-valued doc, like SortedNumericDocValues.nextValue()
-            order = np.lexsort((column.values, column.docs))
-            sorted_docs, sorted_values = column.docs[order], column.values[order]
-            first = np.searchsorted(sorted_docs, docs)
-            first_clipped = np.minimum(first, len(sorted_docs) - 1)
-            has = sorted_docs[first_clipped] == docs
-            values[has] = sorted_values[first_clipped[has]].astype(np.float64)
+        if dense is not None:
+            has, first = dense
+            values = np.where(has[docs], first[docs], np.nan)
         missing_mask = np.isnan(values)
         if missing_mask.any():
             if self.missing is None:
