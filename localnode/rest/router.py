@@ -77,6 +77,7 @@ class _Route:
     pattern: re.Pattern[str]
     literal_count: int
     handler: Handler
+    head: str | None  # the first path segment when it is literal: a cheap pre-filter before the regex
 
 
 _ROUTES: list[_Route] = []
@@ -101,7 +102,9 @@ def route(methods: str, *templates: str) -> Callable[[Handler], Handler]:
             if not parts:
                 regex = "^/?$"
             literals = sum(1 for p in parts if not p.startswith("{"))
-            _ROUTES.append(_Route(frozenset(methods.split(",")), template, re.compile(regex), literals, handler))
+            head = parts[0] if parts and not parts[0].startswith("{") else None
+            _ROUTES.append(_Route(frozenset(methods.split(",")), template, re.compile(regex), literals, handler,
+                                  head if parts else ""))
         _ROUTES.sort(key=lambda r: -r.literal_count)
         return handler
     return register
@@ -113,7 +116,10 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
     serve gets a clear "not supported" 400 first, and only then do index handlers report the name."""
     allowed: set[str] = set()
     fallback: tuple[_Route, dict[str, str]] | None = None
+    first_segment = request.path.strip("/").split("/", 1)[0]
     for candidate in _ROUTES:
+        if candidate.head is not None and candidate.head != first_segment:
+            continue
         match = candidate.pattern.match(request.path)
         if match is None:
             continue

@@ -321,7 +321,7 @@ def _setter(name: str, convert: Any) -> Any:
 _INTERNAL_FIELDS: dict[str, Field] = {
     "boost": Field(NUMBER, _setter("boost", x_float)),
     "_name": Field(STRING, _setter("_name", x_text)),
-    "vector": Field(_FLOAT_ARRAY, _setter("vector", lambda v: _vector_from_floats(x_array(v, x_float)))),
+    "vector": Field(_FLOAT_ARRAY, _setter("vector", lambda v: _parse_vector_values(v))),
     "k": Field(NUMBER, _setter("k", x_int)),
     "ignore_unmapped": Field(BOOLEAN, _setter("ignore_unmapped", x_bool)),
     "max_distance": Field(NUMBER, _setter("max_distance", lambda v: float(x_float(v)))),
@@ -405,3 +405,25 @@ def parse_knn(body: Any, ctx: ParseContext) -> Query:
     if "_name" in state:
         query.name = state["_name"]
     return query
+
+
+def _parse_vector_values(value: Any) -> Any:
+    """The query vector as float32, parsed as Jackson's ``floatValue()`` would.
+
+    Vectorised: a double converts to the same float32 as its decimal text unless it sits exactly on
+    a float32 rounding midpoint (the only case where double rounding can differ), and only those
+    rare elements take the exact text path of :func:`x_float`.
+    """
+    if isinstance(value, list) and value and all(type(v) is float or type(v) is int for v in value):
+        doubles = np.asarray(value, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            singles = doubles.astype(np.float32)
+        inexact = np.flatnonzero(np.isfinite(singles) & (singles.astype(np.float64) != doubles))
+        if len(inexact):
+            near = singles[inexact]
+            toward = np.where(doubles[inexact] > near.astype(np.float64), np.float32(np.inf), np.float32(-np.inf))
+            midpoint = (near.astype(np.float64) + np.nextafter(near, toward).astype(np.float64)) / 2
+            for i in inexact[midpoint == doubles[inexact]].tolist():
+                singles[i] = x_float(value[i])
+        return _vector_from_floats(list(singles))
+    return _vector_from_floats(x_array(value, x_float))
