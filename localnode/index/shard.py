@@ -234,7 +234,8 @@ class LocalIndex:
                 index=self.name, index_uuid=self.uuid, shard="0")
         source = op["source"]
         parsed = self._parser.parse(source, doc_id)
-        source_bytes = orjson.dumps(source)
+        raw = op.get("source_raw")  # the bytes as sent (bulk): stored as-is, as OpenSearch stores _source
+        source_bytes = raw if raw is not None else orjson.dumps(source)
         external = op.get("version_type") in ("external", "external_gte")
         version = int(op["version"]) if external else (current.version + 1 if current is not None else 1)
         seq_no = self._max_seq_no + 1

@@ -135,6 +135,7 @@ def _apply_index_items(index: "LocalIndex", entries: list[tuple[int, dict[str, A
                 raise IllegalArgumentError("id is missing")
             if action != "delete":
                 spec["source"] = _load_source(item)
+                spec["source_raw"] = bytes(item["source_raw"]).strip()
             for key in ("if_seq_no", "if_primary_term", "version", "version_type"):
                 if key in meta:
                     spec[key] = meta[key]
