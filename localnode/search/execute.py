@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 MAX_RESULT_WINDOW = 10_000
 _SUPPORTED_KEYS = {"query", "from", "size", "sort", "_source", "track_total_hits", "explain", "min_score",
                    "version", "seq_no_primary_term", "timeout", "track_scores", "rescore", "ext", "post_filter",
-                   "stored_fields", "terminate_after"}
-_UNSUPPORTED_KEYS = {"aggs", "aggregations", "highlight", "suggest", "collapse", "search_after", "profile",
+                   "stored_fields", "terminate_after", "search_after"}
+_UNSUPPORTED_KEYS = {"aggs", "aggregations", "highlight", "suggest", "collapse", "profile",
                      "docvalue_fields", "fields", "script_fields", "indices_boost", "pit", "slice",
                      "runtime_mappings", "stats", "knn"}
 
@@ -54,6 +54,7 @@ class SearchRequest:
     seq_no_primary_term: bool = False
     track_scores: bool = False
     rescore: list[dict[str, Any]] = field(default_factory=list)
+    search_after: list[Any] | None = None
 
 
 @dataclass(slots=True)
@@ -108,6 +109,14 @@ def parse_request(body: dict[str, Any] | None, params: dict[str, str]) -> Search
     request.version = _bool(params.get("version", body.get("version", False)))
     request.seq_no_primary_term = _bool(params.get("seq_no_primary_term", body.get("seq_no_primary_term", False)))
     request.track_scores = _bool(body.get("track_scores", False))
+    if body.get("search_after") is not None:
+        if request.sort is None:
+            raise IllegalArgumentError("Sort must contain at least one field.")
+        if not isinstance(body["search_after"], list):
+            raise ParsingError("[search_after] must be an array")
+        if request.from_ not in (0, -1):
+            raise IllegalArgumentError("[from] parameter must be set to 0 when [search_after] is used.")
+        request.search_after = body["search_after"]
     rescore = body.get("rescore")
     if rescore is not None:
         request.rescore = rescore if isinstance(rescore, list) else [rescore]
@@ -197,8 +206,8 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
         total = len(docs)
         window = request.from_ + request.size
         sort_keys = None
-        if request.sort is None or (len(request.sort) == 1 and request.sort[0].field == "_score"
-                                    and request.sort[0].order == "desc"):
+        if request.search_after is None and (request.sort is None or (
+                len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc")):
             k = max([window] + [int(spec.get("window_size", 10)) for spec in request.rescore])
             docs, scores = top_by_score(docs, scores, k)
             if request.rescore:
@@ -207,7 +216,8 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
             if request.sort is not None:
                 sort_keys = [[float(s)] for s in scores]
         else:
-            docs, scores, sort_keys = sort_values(searcher, docs, scores, request.sort, window)
+            docs, scores, sort_keys = sort_values(searcher, docs, scores, request.sort or [], window,
+                                                  request.search_after)
         index.stats_counters["query_total"] += 1
     except OpenSearchError as exc:
         raise SearchPhaseExecutionError(exc, index.name) from None

@@ -58,11 +58,27 @@ def parse_sort(spec: Any) -> list[SortSpec]:
 
 
 def sort_values(searcher: "Searcher", docs: np.ndarray, scores: np.ndarray, specs: list[SortSpec],
-                window: int) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:
-    """Sort matched docs by ``specs`` (doc id as the final tie-break) and keep the first ``window``."""
+                window: int, search_after: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:
+    """Sort matched docs by ``specs`` (doc id as the final tie-break) and keep the first ``window``.
+
+    ``search_after`` keeps only docs that sort strictly after those sort values, as OpenSearch does
+    (docs with exactly equal sort values are skipped: use a unique tie-breaker field to page)."""
     columns: list[tuple[np.ndarray, list[Any] | None]] = []  # (sortable float keys, display values)
     for spec in specs:
         columns.append(_column(searcher, docs, scores, spec))
+    if search_after is not None:
+        if len(search_after) != len(specs):
+            raise IllegalArgumentError(
+                f"search_after has {len(search_after)} value(s) but sort has {len(specs)}.")
+        after = np.zeros(len(docs), dtype=bool)
+        equal = np.ones(len(docs), dtype=bool)
+        for spec, (keys_, display), value in zip(specs, columns, search_after):
+            bound = _after_key(spec, value, display)
+            after |= equal & (keys_ > bound)
+            equal &= keys_ == bound
+        docs, scores = docs[after], scores[after]
+        columns = [(k[after], [d for d, keep in zip(disp, after.tolist()) if keep] if disp is not None else None)
+                   for k, disp in columns]
     keys = [col[0] for col in reversed(columns)]
     order = np.lexsort([docs] + keys) if keys else np.argsort(docs)
     order = order[:window]
@@ -122,6 +138,30 @@ def _column(searcher: "Searcher", docs: np.ndarray, scores: np.ndarray,
             if spec.missing not in ("_last", "_first"):
                 display[i] = spec.missing
     return keys, display
+
+
+def _after_key(spec: SortSpec, value: Any, display: list[Any] | None) -> float:
+    """A search_after value in the float key space of its sort column."""
+    desc = spec.order == "desc"
+    if value is None:
+        return np.inf if spec.missing != "_first" else -np.inf
+    if isinstance(value, str) and not _is_number(value):
+        present = sorted({v for v in (display or []) if isinstance(v, str)}, key=lambda t: t.encode())
+        encoded = [t.encode() for t in present]
+        import bisect
+        position = bisect.bisect_left(encoded, value.encode())
+        rank = float(position) if position < len(encoded) and encoded[position] == value.encode() else position - 0.5
+        return -rank if desc else rank
+    number = float(value)
+    return -number if desc else number
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _missing_key(spec: SortSpec, desc: bool) -> float:

@@ -191,3 +191,22 @@ def test_stats_settings_and_cat(client):
     with pytest.raises(RequestError):
         client.indices.create(index="multi", body={"settings": {"number_of_shards": 3}})
     assert client.cluster.health()["status"] == "green"
+
+
+def test_search_after_pages_through_everything(client):
+    helpers.bulk(client, ({"_index": "sa", "_id": f"d{i:03d}", "_source": {"key": f"k{i:03d}", "n": i % 7}}
+                          for i in range(230)), refresh=True)
+    seen, after = [], None
+    while True:
+        body = {"size": 50, "sort": [{"key.keyword": "asc"}], "query": {"match_all": {}}}
+        if after is not None:
+            body["search_after"] = after
+        hits = client.search(index="sa", body=body)["hits"]["hits"]
+        if not hits:
+            break
+        seen.extend(h["_id"] for h in hits)
+        after = hits[-1]["sort"]
+    assert seen == [f"d{i:03d}" for i in range(230)]
+    desc = client.search(index="sa", body={"size": 3, "sort": [{"n": "desc"}, {"key.keyword": "desc"}],
+                                           "search_after": [6, "k209"]})["hits"]["hits"]
+    assert [h["sort"] for h in desc] == [[6, "k202"], [6, "k195"], [6, "k188"]]
