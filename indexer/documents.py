@@ -116,4 +116,15 @@ def pin_document(pin: Pin, boards: Mapping[str, Board], now: datetime,
     cooccur = {k: float(v) for k, v in signals.cooccur.items() if v > 0}
     if cooccur:
         doc["cooccur"] = cooccur
+    doc["signals_hash"] = signals_hash(doc)
     return doc
+
+
+SIGNAL_FIELDS = ("annotations", "annotation_terms", "interests_l1", "interests_l2", "interests_l3",
+                 "interests_l4", "interest_ids", "cooccur", "pin2vec", "cohesion", "freshness")
+
+
+def signals_hash(doc: dict[str, Any]) -> str:
+    """Hash of the computed-signal fields: incremental reindex updates only these when it changes."""
+    payload = json.dumps({k: doc.get(k) for k in SIGNAL_FIELDS}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(payload.encode()).hexdigest()

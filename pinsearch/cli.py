@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   pinsearch sample --size S --seed 7 ./corpus      write a deterministic sample corpus
   pinsearch validate ./corpus                      check every record, write rejects
   pinsearch reindex ./corpus                       build pins-vN and swap the 'pins' alias
+  pinsearch reindex --incremental ./corpus         apply only changed pins to the live index
   pinsearch reindex --rollback                     point 'pins' back to the previous version
   pinsearch search "vegan dinner ideas" --k 10     search the live index
   pinsearch --cluster https://admin:pw@localhost:9200 search "boho bedroom"
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", parents=[common], help="build a new index version and swap the alias")
     p.add_argument("corpus", type=Path, nargs="?")
     p.add_argument("--rollback", action="store_true", help="point the alias back to the previous version")
+    p.add_argument("--incremental", action="store_true",
+                   help="apply only new, changed and deleted pins to the live index (content hashes)")
     p.set_defaults(handler=cmd_reindex)
 
     p = sub.add_parser("search", parents=[common], help="search pins")
@@ -153,6 +156,16 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             return 0
         if args.corpus is None:
             raise CommandError("reindex needs a CORPUS directory (or --rollback)")
+        if args.incremental:
+            from indexer.incremental import reindex_incremental
+            incremental = reindex_incremental(client, args.corpus, alias=alias)
+            if _opt(args, "json", False):
+                _print_json(incremental.to_dict())
+            elif not _opt(args, "quiet", False):
+                print(f"incremental reindex of [{alias}]: {incremental.added} added, {incremental.changed} changed, "
+                      f"{incremental.signals_updated} signal updates, {incremental.deleted} deleted, "
+                      f"{incremental.unchanged} unchanged in {incremental.seconds:.1f}s")
+            return 0
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False))
     except ReindexError as exc:
         raise CommandError(str(exc)) from None

@@ -131,3 +131,33 @@ def test_document_builder_and_mapping_stay_in_step():
             assert len(value) == mapping[field_name]["dimension"]
     assert doc["link_domain"] == "example.com" and doc["board_names"] == ["Dinners"]
     assert abs(sum(v * v for v in doc["annotations"].values()) - 1.0) < 1e-9
+
+
+def test_incremental_reindex_applies_only_changes(tmp_path, corpus):
+    from indexer.incremental import reindex_incremental
+    work = tmp_path / "corpus"
+    work.mkdir()
+    for name in ("boards.jsonl",):
+        (work / name).write_bytes((corpus / name).read_bytes())
+    rows = [json.loads(line) for line in (corpus / "pins.jsonl").read_text().splitlines()]
+    (work / "pins.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        reindex_corpus(es, work, progress=False)
+        rows[0]["title"] = "completely new zanzibar title"
+        removed = rows.pop(1)
+        rows.append({**rows[2], "id": "p-new-1", "title": "brand new quokka pin"})
+        (work / "pins.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        boost = {rows[3]["id"]: PinSignals(cooccur={rows[4]["id"]: 2.0})}
+        report = reindex_incremental(es, work, signals=lambda pin: boost.get(pin.id, PinSignals()))
+        assert (report.added, report.changed, report.deleted, report.signals_updated) == (1, 1, 1, 1)
+        assert report.unchanged == len(rows) - 3
+        assert es.search(index="pins", body={"query": {"match": {"title": "zanzibar"}}})["hits"]["total"]["value"] == 1
+        assert es.search(index="pins", body={"query": {"match": {"title": "quokka"}}})["hits"]["total"]["value"] == 1
+        assert not es.exists(index="pins", id=removed["id"])
+        hit = es.search(index="pins", body={"query": {"rank_feature": {"field": f"cooccur.{rows[4]['id']}"}}})
+        assert [h["_id"] for h in hit["hits"]["hits"]] == [rows[3]["id"]]
+        again = reindex_incremental(es, work, signals=lambda pin: boost.get(pin.id, PinSignals()))
+        assert (again.added, again.changed, again.deleted, again.signals_updated) == (0, 0, 0, 0)
+    finally:
+        pinsearch.close(es)

@@ -1,0 +1,120 @@
+"""Incremental reindex: apply only what changed in the corpus to the live index, in place.
+
+The live index's documents carry ``content_hash`` (what the pin's own fields depend on) and
+``signals_hash`` (the computed signals). A pin whose content changed is re-indexed whole; a pin whose
+content is the same but whose signals moved (new co-occurrences, a retrained annotator) gets a
+partial update of the signal fields only; pins gone from the corpus are deleted. Everything goes
+through the alias, so it works the same on a cluster, where the alias names the write index.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from opensearchpy import OpenSearch, helpers
+
+from indexer.corpus import Board, Pin, Reject, iter_valid
+from indexer.corpus.reader import ValidationOptions
+from indexer.documents import SIGNAL_FIELDS, PinSignals, pin_document
+from indexer.reindex import ReindexError, _corpus_now
+
+PAGE = 5000
+
+
+@dataclass(slots=True)
+class IncrementalReport:
+    alias: str
+    index: str
+    added: int = 0
+    changed: int = 0
+    signals_updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    corpus_rejects: int = 0
+    bulk_errors: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["bulk_errors"] = self.bulk_errors[:20]
+        body["bulk_error_count"] = len(self.bulk_errors)
+        return body
+
+
+def indexed_hashes(client: OpenSearch, index: str) -> dict[str, tuple[str, str]]:
+    """pin id -> (content_hash, signals_hash) of every document, paged with search_after."""
+    found: dict[str, tuple[str, str]] = {}
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {"size": PAGE, "sort": [{"pin_id": "asc"}], "_source": ["content_hash", "signals_hash"],
+                                "query": {"match_all": {}}}
+        if after is not None:
+            body["search_after"] = after
+        hits = client.search(index=index, body=body)["hits"]["hits"]
+        if not hits:
+            return found
+        for hit in hits:
+            source = hit.get("_source", {})
+            found[hit["_id"]] = (source.get("content_hash", ""), source.get("signals_hash", ""))
+        after = hits[-1]["sort"]
+
+
+def reindex_incremental(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "pins",
+                        signals: Callable[[Pin], PinSignals] | None = None, now: datetime | None = None,
+                        on_reject: Callable[[Reject], None] | None = None, chunk_size: int = 1000) -> IncrementalReport:
+    started = time.perf_counter()
+    corpus_dir = Path(corpus_dir)
+    if not client.indices.exists_alias(name=alias):
+        raise ReindexError(f"alias [{alias}] does not exist: run a full `pinsearch reindex` first")
+    targets = sorted(client.indices.get_alias(name=alias))
+    report = IncrementalReport(alias=alias, index=",".join(targets))
+    rejects = 0
+
+    def count_reject(reject: Reject) -> None:
+        nonlocal rejects
+        rejects += 1
+        if on_reject is not None:
+            on_reject(reject)
+
+    options = ValidationOptions(progress=False)
+    boards = {b.id: b for b in iter_valid(corpus_dir, "boards", on_reject=count_reject, options=options)} \
+        if (corpus_dir / "boards.jsonl").exists() else {}
+    pins = list(iter_valid(corpus_dir, "pins", on_reject=count_reject, options=options))
+    moment = now or _corpus_now(pins)
+    existing = indexed_hashes(client, alias)
+    signal_fn = signals or (lambda pin: PinSignals())
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for pin in pins:
+            doc = pin_document(pin, boards, moment, signal_fn(pin))
+            previous = existing.get(pin.id)
+            if previous is None:
+                report.added += 1
+                yield {"_op_type": "index", "_index": alias, "_id": pin.id, "_source": doc}
+            elif previous[0] != doc["content_hash"]:
+                report.changed += 1
+                yield {"_op_type": "index", "_index": alias, "_id": pin.id, "_source": doc}
+            elif previous[1] != doc["signals_hash"]:
+                report.signals_updated += 1
+                partial = {k: doc.get(k) for k in SIGNAL_FIELDS}
+                partial["signals_hash"] = doc["signals_hash"]
+                yield {"_op_type": "update", "_index": alias, "_id": pin.id, "doc": partial}
+            else:
+                report.unchanged += 1
+        corpus_ids = {pin.id for pin in pins}
+        for pin_id in sorted(set(existing) - corpus_ids):
+            report.deleted += 1
+            yield {"_op_type": "delete", "_index": alias, "_id": pin_id}
+
+    for ok, item in helpers.streaming_bulk(client, actions(), chunk_size=chunk_size, raise_on_error=False,
+                                           raise_on_exception=False, max_retries=5, initial_backoff=1):
+        if not ok:
+            report.bulk_errors.append(item)
+    client.indices.refresh(index=alias)
+    report.corpus_rejects = rejects
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
