@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from opensearchpy import OpenSearch, helpers
 
-from indexer.corpus import Board, Pin, Reject, iter_valid
+from indexer.corpus import Pin, Reject, iter_valid
 from indexer.corpus.reader import ValidationOptions
 from indexer.documents import SIGNAL_FIELDS, PinSignals, pin_document
 from indexer.reindex import ReindexError, _corpus_now
