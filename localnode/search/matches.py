@@ -77,6 +77,15 @@ class Matches:
         return Matches(self.docs, scores.astype(np.float32, copy=False))
 
 
+def postings_in(docs: np.ndarray, values: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of a sorted postings list (docs, aligned values) whose doc is in ``window``."""
+    if not len(docs) or not len(window):
+        return docs[:0], values[:0]
+    positions = np.minimum(np.searchsorted(docs, window), len(docs) - 1)
+    hit = docs[positions] == window
+    return window[hit], values[positions[hit]]
+
+
 def live_docs(docs: np.ndarray, live: np.ndarray | None) -> np.ndarray:
     """Boolean keep-mask for ``docs`` given a segment's live-docs mask (None = all live)."""
     if live is None:

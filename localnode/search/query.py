@@ -72,6 +72,14 @@ class Weight(ABC):
     def matches(self, ctx: SegmentContext) -> Matches:
         """Live matching docs of the segment with their float32 scores."""
 
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        """The same as ``matches`` restricted to ``docs`` (sorted live local ids).
+
+        Rescoring and LTR feature evaluation only need a window of documents; weights whose score
+        of a document does not depend on the others override this to work on the window alone.
+        """
+        return self.matches(ctx).restrict(docs)
+
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = self.matches(ctx)
         idx = np.searchsorted(found.docs, doc)

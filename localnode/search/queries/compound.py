@@ -58,34 +58,38 @@ class BoolWeight(Weight):
         self.match_all_score = match_all_score
 
     def matches(self, ctx: SegmentContext) -> Matches:
+        return self._combine(ctx, lambda w: w.matches(ctx), ctx.live_all)
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        return self._combine(ctx, lambda w: w.matches_in(ctx, docs), lambda: docs.astype(np.int32, copy=False))
+
+    def _combine(self, ctx: SegmentContext, evaluate: Any, universe: Any) -> Matches:
         max_doc = ctx.segment.max_doc
         if self.match_all_score is not None:
-            return Matches.constant(ctx.live_all(), self.match_all_score)
-        required = [w.matches(ctx) for w in self.must]
+            return Matches.constant(universe(), self.match_all_score)
+        required = [evaluate(w) for w in self.must]
         scoring = [True] * len(required)
         for weight in self.filters:
-            required.append(weight.matches(ctx))
+            required.append(evaluate(weight))
             scoring.append(False)
-        should_matches = [w.matches(ctx) for w in self.should]
+        should_matches = [evaluate(w) for w in self.should]
         if self.min_should > len(self.should):
             return Matches.empty()
         if required:
             result = conjunction(required, scoring)
             if self.should and self.min_should > 0:
                 opt = disjunction(should_matches, max_doc, self.min_should)
-                result = conjunction([result, opt], [True, True]) if any(scoring) else \
-                    conjunction([result, opt], [False, True])
+                result = conjunction([result, opt], [True, True])
             elif self.should:
-                opt = disjunction(should_matches, max_doc, 1)
-                result = req_opt(result, opt) if any(scoring) else _filtered_opt(result, opt)
+                result = req_opt(result, disjunction(should_matches, max_doc, 1))
         elif self.should:
             result = disjunction(should_matches, max_doc, max(self.min_should, 1))
         else:
-            result = Matches.constant(ctx.live_all(), np.float32(0.0))
+            result = Matches.constant(universe(), np.float32(0.0))
         for weight in self.must_not:
             if not len(result):
                 break
-            result = result.exclude(weight.matches(ctx).docs)
+            result = result.exclude(evaluate(weight).docs)
         return result
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
@@ -104,11 +108,6 @@ class BoolWeight(Weight):
         found.description = "sum of:"
         found.details = details
         return found
-
-
-def _filtered_opt(required: Matches, optional: Matches) -> Matches:
-    """Filters plus optional shoulds: only the should score counts (required part scores 0)."""
-    return req_opt(required, optional)
 
 
 class BoolQuery(Query):
@@ -165,6 +164,9 @@ class DisMaxWeight(Weight):
     def matches(self, ctx: SegmentContext) -> Matches:
         return dis_max([w.matches(ctx) for w in self.weights], self.tie_breaker, ctx.segment.max_doc)
 
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        return dis_max([w.matches_in(ctx, docs) for w in self.weights], self.tie_breaker, ctx.segment.max_doc)
+
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = super().explain(ctx, doc)
         if found is None:
@@ -211,6 +213,9 @@ class ConstantScoreWeight(Weight):
     def matches(self, ctx: SegmentContext) -> Matches:
         return Matches.constant(self.inner.matches(ctx).docs, self.score)
 
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        return Matches.constant(self.inner.matches_in(ctx, docs).docs, self.score)
+
 
 class ConstantScoreQuery(Query):
     def __init__(self, filter_query: Query) -> None:
@@ -239,6 +244,9 @@ class MatchAllWeight(Weight):
 
     def matches(self, ctx: SegmentContext) -> Matches:
         return Matches.constant(ctx.live_all(), self.score)
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        return Matches.constant(docs, self.score)
 
     def describe(self) -> str:
         return "*:*"

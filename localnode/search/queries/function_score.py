@@ -88,7 +88,12 @@ class FunctionScoreWeight(Weight):
         self.min_score = min_score
 
     def matches(self, ctx: SegmentContext) -> Matches:
-        base = self.inner.matches(ctx)
+        return self._apply(ctx, self.inner.matches(ctx))
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        return self._apply(ctx, self.inner.matches_in(ctx, docs))
+
+    def _apply(self, ctx: SegmentContext, base: Matches) -> Matches:
         if not len(base):
             return base
         docs = base.docs
@@ -125,7 +130,7 @@ class FunctionScoreWeight(Weight):
             if filter_weight is None:
                 mask = np.ones(n, dtype=bool)
             else:
-                mask = np.isin(docs, filter_weight.matches(ctx).docs, assume_unique=True)
+                mask = np.isin(docs, filter_weight.matches_in(ctx, docs).docs, assume_unique=True)
             value = np.ones(n, dtype=np.float64)
             if mask.any():
                 value[mask] = function.values(self.searcher, ctx, docs[mask])

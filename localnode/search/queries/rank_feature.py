@@ -37,7 +37,7 @@ from localnode.index.segment import decode_features
 from localnode.ltr.xcontent import (NUMBER, OBJECT, STRING, Field, ObjectParser, XContentParseError,
                                     java_float_to_string, x_float, x_text)
 from localnode.mapping.fields import RANK_FEATURE, RANK_FEATURES
-from localnode.search.matches import Matches
+from localnode.search.matches import Matches, postings_in
 from localnode.search.queries.term_level import MatchNoneWeight
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     query_parser)
@@ -179,6 +179,15 @@ class RankFeatureWeight(Weight):
             return Matches.empty()
         docs, freqs = found
         return Matches(docs.astype(np.int32, copy=False), self.function.scores(decode_features(freqs), self.weight))
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        fp = ctx.segment.postings.get(self.postings_field)
+        found = None if fp is None else fp.postings(self.term)
+        if found is None:
+            return Matches.empty()
+        window, freqs = postings_in(found[0], found[1], docs.astype(np.int32, copy=False))
+        return Matches(window, self.function.scores(decode_features(freqs), self.weight)) if len(window) \
+            else Matches.empty()
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = self._postings(ctx)

@@ -18,7 +18,7 @@ from localnode.mapping.dates import DateParseError, parse_date_millis
 from localnode.mapping.fields import (BOOLEAN, DATE, KEYWORD, KNN_VECTOR, RANK_FEATURE, RANK_FEATURES, TEXT,
                                       FieldMapper)
 from localnode.search.datemath import resolve_date_math
-from localnode.search.matches import Matches
+from localnode.search.matches import Matches, postings_in
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     check_keys, common_options, query_parser, single_field)
 from localnode.search.similarity import LENGTH_TABLE, TermWeight
@@ -64,6 +64,16 @@ class TermScorerWeight(Weight):
         docs, freqs = found
         assert self.bm25 is not None
         return Matches(docs, self.bm25.score(freqs, self.norm_bytes(ctx, docs)))
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        fp = ctx.segment.postings.get(self.field)
+        found = fp.postings(self.term) if fp is not None and self.bm25 is not None else None
+        if found is None:
+            return Matches.empty()
+        window, freqs = postings_in(found[0], found[1], docs.astype(np.int32, copy=False))
+        if not len(window):
+            return Matches.empty()
+        return Matches(window, self.bm25.score(freqs, self.norm_bytes(ctx, window)))  # type: ignore[union-attr]
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = self.postings(ctx)
@@ -111,6 +121,10 @@ class ConstantWeight(Weight):
         docs = ctx.keep_live(self.docs_fn(ctx))
         return Matches.constant(docs, self.score)
 
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        found = self.docs_fn(ctx)
+        return Matches.constant(docs[np.isin(docs, found)], self.score)
+
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = super().explain(ctx, doc)
         if found is not None:
@@ -120,6 +134,9 @@ class ConstantWeight(Weight):
 
 class MatchNoneWeight(Weight):
     def matches(self, ctx: SegmentContext) -> Matches:
+        return Matches.empty()
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return Matches.empty()
 
 
