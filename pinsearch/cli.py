@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="search pins")
     p.add_argument("query")
     p.add_argument("--k", type=int, default=20, help="number of results")
-    p.add_argument("--explain", action="store_true", help="show the engine's score explanation")
+    p.add_argument("--explain", action="store_true",
+                   help="show per-feature LTR contributions (weight x normalised value) and the engine's explanation")
+    p.add_argument("--no-ltr", action="store_true", help="first pass only, without the active LTR model")
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("demo", parents=[common], help="run the main job end to end on a sample corpus")
@@ -181,10 +183,18 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from ranking.ltr.rescore import explain_search, search_rescore
     from ranking.search import search_pins
     client = _client(args)
+    index = _opt(args, "index", "pins")
     try:
-        hits = search_pins(client, args.query, args.k, index=_opt(args, "index", "pins"), explain=args.explain)
+        rescore = None if args.no_ltr else search_rescore(client, args.query)
+        hits = search_pins(client, args.query, args.k, index=index, explain=args.explain, rescore=rescore)
+        if args.explain and rescore:
+            ltr = explain_search(client, args.query, [h.pin_id for h in hits], index=index)
+            for hit in hits:
+                if hit.pin_id in ltr:
+                    hit.explanation = {"ltr": ltr[hit.pin_id], "engine": hit.explanation}
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     finally:

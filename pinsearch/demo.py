@@ -20,6 +20,8 @@ from indexer.corpus import validate_corpus
 from indexer.corpus.sample import generate_sample
 from indexer.reindex import reindex_corpus
 from pinsearch.client import connect
+from ranking.ltr.pipeline import train_and_activate
+from ranking.ltr.rescore import search_rescore
 from ranking.metrics import ndcg_at_k
 from ranking.search import search_pins
 
@@ -56,13 +58,19 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         console.print(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
 
+        t0 = time.perf_counter()
+        console.rule("4. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
+        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else console.print)
+        timings["ltr"] = time.perf_counter() - t0
+        console.print(_ltr_line(ltr))
+
         truth = _search_truth(sample_dir / "ground_truth" / "search_relevance.jsonl")
         queries = sorted(truth)
         t0 = time.perf_counter()
-        console.rule("4. search")
+        console.rule("5. search (first pass + LTR rescore)")
         examples = []
         for query in queries[:n_example_queries]:
-            hits = search_pins(client, query, k=5)
+            hits = search_pins(client, query, k=5, rescore=search_rescore(client, query))
             examples.append({"query": query, "hits": [h.to_dict() for h in hits]})
             if not (quiet or as_json):
                 from pinsearch.cli import _print_hits
@@ -70,23 +78,32 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         timings["search"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        console.rule("5. evaluation (first pass vs. ground truth)")
+        console.rule("6. evaluation against the sample's ground truth")
         scores = []
         for query in queries[:n_eval_queries]:
             ranked = [h.pin_id for h in search_pins(client, query, k=10)]
             scores.append(ndcg_at_k(ranked, truth[query], 10))
         evaluation = {"pinsearch_first_pass": {"ndcg@10": round(sum(scores) / max(len(scores), 1), 4),
-                                               "queries": len(scores)}}
+                                               "queries": len(scores)},
+                      "ltr_heldout": {k: ltr.get(k) for k in ("first_pass", "ltr", "delta") if k in ltr}}
         timings["evaluate"] = time.perf_counter() - t0
         console.print(evaluation)
     finally:
         client.transport.close()
     summary = {"workdir": str(workdir), "reindex": reindex.to_dict(), "validation": report.to_dict(),
-               "examples": examples, "evaluation": evaluation,
+               "ltr": ltr, "examples": examples, "evaluation": evaluation,
                "seconds": {k: round(v, 2) for k, v in timings.items()}}
     console.rule("done")
     console.print(f"stage times (s): {summary['seconds']}")
     return summary
+
+
+def _ltr_line(summary: dict[str, Any]) -> str:
+    delta = summary.get("delta", {}).get("ndcg@10", {})
+    first = summary.get("first_pass", {}).get("ndcg@10")
+    ltr = summary.get("ltr", {}).get("ndcg@10")
+    return (f"held-out NDCG@10: first pass {first}, LTR {ltr}, delta {delta}; "
+            f"activated: {summary.get('activation', {}).get('activated', summary.get('activated'))}")
 
 
 def _search_truth(path: Path) -> dict[str, dict[str, float]]:

@@ -38,8 +38,13 @@ class SearchHit:
 
 
 def build_search_body(query: str, k: int = 20, *, popularity_weight: float = 1.0,
-                      explain: bool = False) -> dict[str, Any]:
-    """BM25 over title, exact title, board names and description, plus a saturated popularity prior."""
+                      explain: bool = False, rescore: dict[str, Any] | list[dict[str, Any]] | None = None
+                      ) -> dict[str, Any]:
+    """BM25 over title, exact title, board names and description, plus a saturated popularity prior.
+
+    ``rescore``: an OpenSearch rescore clause (e.g. the active LTR model's ``sltr`` rescore from
+    :func:`ranking.ltr.rescore.search_rescore`), attached as is.
+    """
     must = {"multi_match": {"query": query, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.3}}
     should: list[dict[str, Any]] = []
     if popularity_weight > 0:
@@ -49,14 +54,17 @@ def build_search_body(query: str, k: int = 20, *, popularity_weight: float = 1.0
                             "_source": SOURCE_FIELDS}
     if explain:
         body["explain"] = True
+    if rescore:
+        body["rescore"] = rescore
     return body
 
 
 def search_pins(client: OpenSearch, query: str, k: int = 20, *, index: str = "pins",
-                explain: bool = False) -> list[SearchHit]:
+                explain: bool = False, rescore: dict[str, Any] | list[dict[str, Any]] | None = None
+                ) -> list[SearchHit]:
     if not query.strip():
         raise ValueError("the search query is empty")
-    response = client.search(index=index, body=build_search_body(query, k, explain=explain))
+    response = client.search(index=index, body=build_search_body(query, k, explain=explain, rescore=rescore))
     return [_hit(h) for h in response["hits"]["hits"]]
 
 

@@ -3,4 +3,6 @@ handlers take the parsed ``argparse.Namespace`` and return an exit status. ``pin
 every module listed in :data:`COMMAND_MODULES`, so adding a command touches one new module and one
 line here."""
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "pinsearch.commands.ltr",
+]

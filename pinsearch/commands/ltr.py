@@ -1,0 +1,226 @@
+"""``pinsearch ltr ...`` and ``pinsearch eval letor`` / ``pinsearch eval --report``: learning to rank from the CLI.
+
+ltr features upload   validate the feature sets against the index and store them (_ltr)
+ltr train CORPUS      clicks -> bias -> COEC -> triplets -> logged features -> RankSVM (writes --out)
+ltr upload MODEL.linear.json [--activate]   create the model, parity-check, activate if not worse
+ltr evaluate GROUND_TRUTH   first pass vs the active model (NDCG@10, MAP, MRR, bootstrap CI)
+eval letor --data DIR       five-fold RankSVM on LETOR partitions
+eval --report DIR           PNG plots + HTML from a train_and_activate summary (summary.json in DIR)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from pinsearch.commands.common import client_for, fail, option, print_json
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    ltr = subparsers.add_parser("ltr", parents=[common], help="learning to rank: feature sets, training, models")
+    sub = ltr.add_subparsers(dest="ltr_command", required=True, metavar="LTR_COMMAND")
+
+    features = sub.add_parser("features", parents=[common], help="feature sets")
+    fsub = features.add_subparsers(dest="features_command", required=True)
+    p = fsub.add_parser("upload", parents=[common], help="validate against the index and upload the feature sets")
+    p.add_argument("--set", choices=["search", "related", "all"], default="all")
+    p.set_defaults(handler=cmd_features_upload)
+
+    p = sub.add_parser("train", parents=[common], help="train a search model from the corpus's click log")
+    p.add_argument("corpus", type=Path, help="corpus directory (or a sample directory holding corpus/)")
+    p.add_argument("--out", type=Path, default=Path("pinsearch-models"), help="where the model files go")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("upload", parents=[common], help="upload a trained model; --activate after checks")
+    p.add_argument("model", type=Path, help="MODEL.linear.json written by 'ltr train'")
+    p.add_argument("--activate", action="store_true", help="activate when parity holds and it is not worse")
+    p.add_argument("--judgements", type=Path, default=None,
+                   help="search_relevance.jsonl used to compare with the active model (default: from the model's corpus)")
+    p.add_argument("--force", action="store_true", help="activate even if offline metrics are worse (parity still required)")
+    p.set_defaults(handler=cmd_upload)
+
+    p = sub.add_parser("evaluate", parents=[common], help="first pass vs the active model on judged queries")
+    p.add_argument("judgements", type=Path, help="search_relevance.jsonl (query, pin_id, relevance)")
+    p.add_argument("--all-queries", action="store_true", help="evaluate every query, not only the held-out split")
+    p.set_defaults(handler=cmd_evaluate)
+
+    if "eval" in subparsers.choices:
+        eval_parser = subparsers.choices["eval"]
+    else:
+        eval_parser = subparsers.add_parser("eval", parents=[common], help="evaluations on real data sets")
+        eval_parser.add_argument("--report", type=Path, default=None, help="write PNG plots and an HTML page to DIR")
+        eval_parser.set_defaults(handler=cmd_eval_report)
+        eval_parser._eval_sub = eval_parser.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")  # type: ignore[attr-defined]
+    if not hasattr(eval_parser, "_eval_sub"):
+        eval_parser._eval_sub = eval_parser.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")  # type: ignore[attr-defined]
+    p = eval_parser._eval_sub.add_parser("letor", parents=[common], help="five-fold RankSVM on LETOR partitions")
+    p.add_argument("--data", type=Path, required=True, help="directory with partN/partition.txt (SVMlight)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_eval_letor)
+
+
+def _say(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if option(args, "quiet", False) or option(args, "json", False):
+        return lambda message: None
+    from rich.console import Console
+    console = Console(stderr=True)
+    return lambda message: console.print(f"[dim]{message}[/]")
+
+
+def cmd_features_upload(args: argparse.Namespace) -> int:
+    from ranking.ltr.featuresets import FeatureSetError, load_featureset, upload_featureset
+    client = client_for(args)
+    try:
+        kinds = ["search", "related"] if args.set == "all" else [args.set]
+        results = [upload_featureset(client, load_featureset(k), index=option(args, "index", "pins")) for k in kinds]
+    except FeatureSetError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.transport.close()
+    if option(args, "json", False):
+        print_json({"featuresets": results})
+    else:
+        for r in results:
+            print(f"feature set [{r['name']}] version {r['version']}: {len(r['features'])} features, valid on [{r['index']}]")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ranking.ltr.pipeline import train_search_model
+    client = client_for(args)
+    corpus = args.corpus / "corpus" if (args.corpus / "corpus").is_dir() else args.corpus
+    try:
+        trained = train_search_model(client, corpus, index=option(args, "index", "pins"), seed=args.seed,
+                                     progress=_say(args))
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.transport.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{trained['featureset'].name}-fs{trained['featureset_version']}-seed{args.seed}"
+    model_path = args.out / f"{stem}.linear.json"
+    payload = {**trained["model"].to_dict(), "featureset": trained["featureset"].name,
+               "featureset_version": trained["featureset_version"], "corpus": str(corpus), "C": trained["C"],
+               "validation_pairwise_accuracy": trained["validation"], "triplets": trained["triplets"],
+               "validation_params": trained["validation_params"], "dropped_features": trained["dropped_features"]}
+    model_path.write_text(json.dumps(payload, indent=2))
+    trained["ranksvm"].save(args.out / f"{stem}.joblib", feature_names=list(trained["model"].weights),
+                            inputs={"corpus": str(corpus), "featureset_version": trained["featureset_version"]},
+                            metrics={"validation_pairwise_accuracy": trained["validation"]})
+    trained["bias"].save(args.out / "position_bias.json")
+    summary = {"model_file": str(model_path), "weights": trained["model"].weights, "C": trained["C"],
+               "triplets": trained["triplets"], "impressions": trained["impressions"], "timings": trained["timings"]}
+    if option(args, "json", False):
+        print_json(summary)
+    else:
+        print(f"trained on {trained['triplets']} triplets (C={trained['C']}); model written to {model_path}")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from ranking.ltr.export import LinearModel
+    from ranking.ltr.pipeline import evaluate_search_models, is_test, parity_samples, read_relevance
+    from ranking.ltr.upload import ActivationRefused, activate, active_model, create_model, model_name, parity_check
+    try:
+        spec = json.loads(args.model.read_text())
+        model = LinearModel.from_dict(spec)
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"{args.model}: not a model file written by 'ltr train' ({exc})") from None
+    index = option(args, "index", "pins")
+    client = client_for(args)
+    try:
+        fs, version = spec["featureset"], int(spec["featureset_version"])
+        name = model_name(fs, index, version)
+        record = create_model(client, fs, version, name, model, index=index,
+                              validation_params=spec.get("validation_params"), training={"file": str(args.model)})
+        judgements = args.judgements or Path(spec.get("corpus", ".")) / "judgements" / "search_relevance.jsonl"
+        truth = read_relevance(judgements) if judgements.exists() else {}
+        queries = sorted(q for q in truth if is_test(q) and any(r > 0 for r in truth[q].values()))
+        parity = parity_check(client, index, name, model, parity_samples(client, queries or ["pin"], index=index))
+        result: dict[str, Any] = {"model": name, "index": record["index"], "parity": parity}
+        if args.activate:
+            previous = active_model(client, fs)
+            models = {"candidate": name, **({"active": previous["name"]} if previous else {})}
+            evaluation = evaluate_search_models(client, truth, queries, index=index, models=models) if queries else {}
+            try:
+                result["activation"] = activate(
+                    client, fs, name, parity=parity, force=args.force,
+                    candidate_metric=evaluation.get("candidate", {}).get("ndcg@10"),
+                    active_metric=evaluation.get("active", {}).get("ndcg@10"))
+            except ActivationRefused as exc:
+                raise fail(str(exc)) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.transport.close()
+    if option(args, "json", False):
+        print_json(result)
+    else:
+        print(f"uploaded [{name}] (index {record['index']}); parity {'ok' if parity['passed'] else 'FAILED'} on "
+              f"{parity['checked']} docs" + (f"; active: {result['activation']['active']}" if "activation" in result else ""))
+    return 0 if parity["passed"] else 1
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ranking.ltr.evaluate import compare
+    from ranking.ltr.pipeline import evaluate_search_models, is_test, read_relevance
+    from ranking.ltr.rescore import SEARCH_FEATURESET
+    from ranking.ltr.upload import active_model
+    try:
+        truth = read_relevance(args.judgements)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    queries = sorted(q for q in truth if (args.all_queries or is_test(q)) and any(r > 0 for r in truth[q].values()))
+    client = client_for(args)
+    try:
+        record = active_model(client, SEARCH_FEATURESET)
+        if record is None:
+            raise fail("no active search model: run 'pinsearch ltr upload MODEL --activate' first")
+        evaluation = evaluate_search_models(client, truth, queries, index=option(args, "index", "pins"),
+                                            models={"first_pass": None, "ltr": record["name"]})
+    finally:
+        client.transport.close()
+    delta = compare(evaluation["first_pass"], evaluation["ltr"], ["ndcg@10", "map", "mrr@10"])
+    payload = {"model": record["name"], "queries": len(queries),
+               **{m: {k: v for k, v in evaluation[m].items() if k != "per_query"} for m in ("first_pass", "ltr")},
+               "delta": delta}
+    if option(args, "json", False):
+        print_json(payload)
+    else:
+        for m in ("ndcg@10", "map", "mrr@10"):
+            d = delta[m]
+            print(f"{m:8} first_pass {payload['first_pass'][m]:.4f}  ltr {payload['ltr'][m]:.4f}  "
+                  f"delta {d['delta']:+.4f}  95% CI [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]")
+    return 0
+
+
+def cmd_eval_letor(args: argparse.Namespace) -> int:
+    from ranking.eval_letor import LetorFormatError, evaluate_letor, format_table
+    say = _say(args)
+    try:
+        result = evaluate_letor(args.data, random_state=args.seed, progress=say, on_error=say)
+    except (LetorFormatError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    if option(args, "json", False):
+        print_json(result)
+    else:
+        print(format_table(result))
+    return 0
+
+
+def cmd_eval_report(args: argparse.Namespace) -> int:
+    if getattr(args, "report", None) is None:
+        raise fail("give an evaluation subcommand (e.g. 'eval letor --data DIR') or --report DIR")
+    from ranking.ltr.report import write_report
+    summary_path = args.report / "summary.json"
+    if not summary_path.exists():
+        raise fail(f"{summary_path} not found: write the train_and_activate summary there first")
+    pages = write_report(json.loads(summary_path.read_text()), args.report)
+    if option(args, "json", False):
+        print_json({"report": str(pages)})
+    else:
+        print(f"report written to {pages}")
+    return 0
