@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollback", action="store_true", help="point the alias back to the previous version")
     p.add_argument("--incremental", action="store_true",
                    help="apply only new, changed and deleted pins to the live index (content hashes)")
+    p.add_argument("--signals", default="all",
+                   help="signals to compute: all, none, or a comma list of " + ", ".join(_signal_names()))
+    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
+                   help="where computed signals are cached by input fingerprint (default ./.pinsearch-cache)")
     p.set_defaults(handler=cmd_reindex)
 
     p = sub.add_parser("search", parents=[common], help="search pins")
@@ -158,9 +162,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             return 0
         if args.corpus is None:
             raise CommandError("reindex needs a CORPUS directory (or --rollback)")
+        signal_set = _compute_signals(args)
         if args.incremental:
             from indexer.incremental import reindex_incremental
-            incremental = reindex_incremental(client, args.corpus, alias=alias)
+            incremental = reindex_incremental(client, args.corpus, alias=alias, signals=signal_set.for_pin)
             if _opt(args, "json", False):
                 _print_json(incremental.to_dict())
             elif not _opt(args, "quiet", False):
@@ -168,7 +173,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                       f"{incremental.signals_updated} signal updates, {incremental.deleted} deleted, "
                       f"{incremental.unchanged} unchanged in {incremental.seconds:.1f}s")
             return 0
-        report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False))
+        report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
+                                signals=signal_set.for_pin)
     except ReindexError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -180,6 +186,27 @@ def cmd_reindex(args: argparse.Namespace) -> int:
               f"(previous: {report.previous_index or 'none'}); {len(report.bulk_errors)} bulk errors, "
               f"{report.corpus_rejects} corpus records rejected; {report.pins_per_second:.0f} pins/s")
     return 0
+
+
+def _signal_names() -> list[str]:
+    from indexer.signals.pipeline import SIGNALS
+    return list(SIGNALS)
+
+
+def _compute_signals(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from indexer.signals.pipeline import SIGNALS, SignalSet, compute_signals
+    if args.signals == "none":
+        return SignalSet()
+    names = list(SIGNALS) if args.signals == "all" else [n.strip() for n in args.signals.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SIGNALS]
+    if unknown:
+        raise CommandError(f"unknown signal(s) {unknown}; known: {', '.join(SIGNALS)}")
+    quiet = _opt(args, "quiet", False) or _opt(args, "json", False)
+    signal_set = compute_signals(args.corpus, args.cache, names, log=(lambda m: None) if quiet else
+                                 (lambda m: print(m, file=sys.stderr)))
+    for name, error in signal_set.errors.items():
+        print(f"pinsearch reindex: warning: signal [{name}] skipped: {error}", file=sys.stderr)
+    return signal_set
 
 
 def cmd_search(args: argparse.Namespace) -> int:

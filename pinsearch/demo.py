@@ -19,10 +19,12 @@ from rich.console import Console
 from indexer.corpus import validate_corpus
 from indexer.corpus.sample import generate_sample
 from indexer.reindex import reindex_corpus
+from indexer.signals.pipeline import SIGNALS, compute_signals
 from pinsearch.client import connect
 from ranking.ltr.pipeline import train_and_activate
 from ranking.ltr.rescore import search_rescore
 from ranking.metrics import ndcg_at_k
+from ranking.related import related_pins
 from ranking.search import search_pins
 
 
@@ -52,14 +54,20 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
     client = connect(cluster or f"embedded://{workdir / 'data'}")
     try:
         t0 = time.perf_counter()
-        console.rule("3. reindex")
-        reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json))
+        console.rule("3. signals: " + ", ".join(SIGNALS))
+        signal_set = compute_signals(corpus, workdir / "cache", log=console.print)
+        timings["signals"] = time.perf_counter() - t0
+        console.print(signal_set.summary())
+
+        t0 = time.perf_counter()
+        console.rule("4. reindex")
+        reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json), signals=signal_set.for_pin)
         timings["reindex"] = time.perf_counter() - t0
         console.print(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
 
         t0 = time.perf_counter()
-        console.rule("4. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
+        console.rule("5. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
         ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else console.print)
         timings["ltr"] = time.perf_counter() - t0
         console.print(_ltr_line(ltr))
@@ -67,7 +75,7 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         truth = _search_truth(sample_dir / "ground_truth" / "search_relevance.jsonl")
         queries = sorted(truth)
         t0 = time.perf_counter()
-        console.rule("5. search (first pass + LTR rescore)")
+        console.rule("6. search (first pass + LTR rescore)")
         examples = []
         for query in queries[:n_example_queries]:
             hits = search_pins(client, query, k=5, rescore=search_rescore(client, query))
@@ -78,7 +86,17 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         timings["search"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        console.rule("6. evaluation against the sample's ground truth")
+        console.rule("7. related pins")
+        related_examples = []
+        for hit in examples[0]["hits"][:2] if examples and examples[0]["hits"] else []:
+            result = related_pins(client, hit["pin_id"], k=5)
+            related_examples.append(result.to_dict())
+            if not (quiet or as_json):
+                _print_related(console, result)
+        timings["related"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        console.rule("8. evaluation against the sample's ground truth")
         scores = []
         for query in queries[:n_eval_queries]:
             ranked = [h.pin_id for h in search_pins(client, query, k=10)]
@@ -91,11 +109,22 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
     finally:
         client.transport.close()
     summary = {"workdir": str(workdir), "reindex": reindex.to_dict(), "validation": report.to_dict(),
-               "ltr": ltr, "examples": examples, "evaluation": evaluation,
+               "signals": signal_set.summary(), "ltr": ltr, "examples": examples,
+               "related_examples": related_examples, "evaluation": evaluation,
                "seconds": {k: round(v, 2) for k, v in timings.items()}}
     console.rule("done")
     console.print(f"stage times (s): {summary['seconds']}")
     return summary
+
+
+def _print_related(console: Console, result: Any) -> None:
+    from rich.table import Table
+    table = Table(title=f"related to {result.query_pin}: {result.query_title[:50]}")
+    for column in ("#", "pin", "score", "title", "sources"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(result.hits, 1):
+        table.add_row(str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:50], ", ".join(hit.sources))
+    console.print(table)
 
 
 def _ltr_line(summary: dict[str, Any]) -> str:

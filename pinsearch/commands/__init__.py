@@ -5,4 +5,5 @@ line here."""
 
 COMMAND_MODULES: list[str] = [
     "pinsearch.commands.ltr",
+    "pinsearch.commands.related",
 ]

@@ -1,0 +1,1 @@
+"""Per-pin signals computed in batch over a corpus (one module per signal; no logic here)."""
