@@ -113,3 +113,5 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
 # The signals pinsearch computes; each module's batch function returns pin id -> value.
 register(SignalSpec("cooccur", "indexer.signals.cooccurrence:cooccurrence_candidates", ("pins.jsonl", "boards.jsonl")))
 register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl")))
+register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl", "pages.jsonl",
+                                                                      "judgements/cohesion.jsonl")))

@@ -6,4 +6,5 @@ line here."""
 COMMAND_MODULES: list[str] = [
     "pinsearch.commands.ltr",
     "pinsearch.commands.related",
+    "pinsearch.commands.pages",
 ]
