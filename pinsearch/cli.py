@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="show per-feature LTR contributions (weight x normalised value) and the engine's explanation")
     p.add_argument("--no-ltr", action="store_true", help="first pass only, without the active LTR model")
+    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
+                   help="the signal cache reindex wrote (its models give the query-side features)")
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("demo", parents=[common], help="run the main job end to end on a sample corpus")
@@ -215,10 +217,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     client = _client(args)
     index = _opt(args, "index", "pins")
     try:
-        rescore = None if args.no_ltr else search_rescore(client, args.query)
+        from ranking.query_signals import query_signals_for
+        signals = query_signals_for(args.cache)(args.query)
+        rescore = None if args.no_ltr else search_rescore(client, args.query, signals=signals)
         hits = search_pins(client, args.query, args.k, index=index, explain=args.explain, rescore=rescore)
         if args.explain and rescore:
-            ltr = explain_search(client, args.query, [h.pin_id for h in hits], index=index)
+            ltr = explain_search(client, args.query, [h.pin_id for h in hits], index=index, signals=signals)
             for hit in hits:
                 if hit.pin_id in ltr:
                     hit.explanation = {"ltr": ltr[hit.pin_id], "engine": hit.explanation}

@@ -24,6 +24,7 @@ from pinsearch.client import connect
 from ranking.ltr.pipeline import train_and_activate
 from ranking.ltr.rescore import search_rescore
 from ranking.metrics import ndcg_at_k
+from ranking.query_signals import query_signals_for
 from ranking.related import related_pins
 from ranking.search import search_pins
 
@@ -68,7 +69,9 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
 
         t0 = time.perf_counter()
         console.rule("5. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
-        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else console.print)
+        query_signals = query_signals_for(workdir / "cache")
+        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else console.print,
+                                 query_signals=query_signals)
         timings["ltr"] = time.perf_counter() - t0
         console.print(_ltr_line(ltr))
 
@@ -78,7 +81,8 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         console.rule("6. search (first pass + LTR rescore)")
         examples = []
         for query in queries[:n_example_queries]:
-            hits = search_pins(client, query, k=5, rescore=search_rescore(client, query))
+            hits = search_pins(client, query, k=5,
+                               rescore=search_rescore(client, query, signals=query_signals(query)))
             examples.append({"query": query, "hits": [h.to_dict() for h in hits]})
             if not (quiet or as_json):
                 from pinsearch.cli import _print_hits

@@ -27,6 +27,7 @@ class SignalSpec:
     function: str                 # "module:function", called as fn(corpus_dir) -> dict[pin_id, value]
     inputs: tuple[str, ...]       # corpus files (relative) the signal depends on
     version: int = 1
+    trains_model: bool = False    # called with model_dir=<cache>/models/<name>, where query-side code finds it
 
 
 SIGNALS: dict[str, SignalSpec] = {}
@@ -55,6 +56,11 @@ class SignalSet:
         return {name: {"pins": len(values), "seconds": round(self.seconds.get(name, 0.0), 2),
                        "cached": self.cached.get(name, False)} for name, values in self.values.items()} | {
             name: {"error": error} for name, error in self.errors.items()}
+
+
+def model_dir(cache_dir: str | Path, name: str) -> Path:
+    """Where a signal's trained model lives (query-side code, e.g. Q2I, loads it from here)."""
+    return Path(cache_dir) / "models" / name
 
 
 def fingerprint(corpus_dir: Path, inputs: tuple[str, ...]) -> str:
@@ -93,7 +99,14 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
             try:
                 function = getattr(importlib.import_module(module_name), function_name)
                 log(f"computing signal [{name}]")
-                result.values[name] = function(corpus_dir)
+                if spec.trains_model and cache_dir is not None:
+                    target = model_dir(cache_dir, name)
+                    if target.exists():
+                        import shutil
+                        shutil.rmtree(target)  # inputs changed: retrain rather than reuse a stale model
+                    result.values[name] = function(corpus_dir, model_dir=target)
+                else:
+                    result.values[name] = function(corpus_dir)
             except Exception as exc:
                 if strict:
                     raise
@@ -115,3 +128,5 @@ register(SignalSpec("cooccur", "indexer.signals.cooccurrence:cooccurrence_candid
 register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl")))
 register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl", "pages.jsonl",
                                                                       "judgements/cohesion.jsonl")))
+register(SignalSpec("interests", "indexer.interests.classify:classify_corpus",
+                    ("pins.jsonl", "boards.jsonl", "judgements/interests.jsonl"), trains_model=True))

@@ -7,4 +7,5 @@ COMMAND_MODULES: list[str] = [
     "pinsearch.commands.ltr",
     "pinsearch.commands.related",
     "pinsearch.commands.pages",
+    "pinsearch.commands.interests",
 ]
