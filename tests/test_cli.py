@@ -23,7 +23,8 @@ def test_sample_validate_reindex_search(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["validate", str(out / "corpus"), "--json", "--quiet"]) == 0
     report = _json_out(capsys)
     assert report["files"]["pins.jsonl"]["rejected"] == 0 if "files" in report else True
-    assert main(["reindex", str(out / "corpus"), "--cluster", cluster, "--json", "--quiet"]) == 0
+    assert main(["reindex", str(out / "corpus"), "--cluster", cluster, "--json", "--quiet",
+                 "--cache", str(tmp_path / "cache")]) == 0
     reindex = _json_out(capsys)
     assert reindex["index"] == "pins-v1" and reindex["indexed"] > 1000
     first_title = json.loads((out / "corpus" / "pins.jsonl").open().readline())["title"]
