@@ -21,7 +21,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from indexer.interests.items import FIELDS, InterestItem, stems
 from indexer.interests.taxonomy import Taxonomy

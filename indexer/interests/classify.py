@@ -23,7 +23,6 @@ from typing import Callable, Iterable, Mapping, Sequence
 import joblib
 import numpy as np
 from sklearn.model_selection import KFold
-from sklearn.preprocessing import normalize
 
 from indexer.interests.candidates import MAX_CANDIDATES, CandidateGenerator, LabelIndex
 from indexer.interests.features import (FEATURE_NAMES, ProfileModel, TextEmbedder, build_features,

@@ -130,3 +130,6 @@ register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl
                                                                       "judgements/cohesion.jsonl")))
 register(SignalSpec("interests", "indexer.interests.classify:classify_corpus",
                     ("pins.jsonl", "boards.jsonl", "judgements/interests.jsonl"), trains_model=True))
+register(SignalSpec("annotations", "indexer.signals.annotation_signal:annotations_signal",
+                    ("pins.jsonl", "boards.jsonl", "pages.jsonl", "search_log.jsonl",
+                     "judgements/annotations.jsonl"), trains_model=True))

@@ -8,4 +8,5 @@ COMMAND_MODULES: list[str] = [
     "pinsearch.commands.related",
     "pinsearch.commands.pages",
     "pinsearch.commands.interests",
+    "pinsearch.commands.annotations",
 ]
