@@ -121,6 +121,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     _verify(client, index, indexed, pins)
     timings["verify"] = time.perf_counter() - t0
 
+    _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects)
+
     t0 = time.perf_counter()
     actions_body: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in sorted(live)]
     actions_body.append({"add": {"index": index, "alias": alias}})
@@ -134,6 +136,28 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     report.corpus_rejects = rejects
     report.stage_seconds = {k: round(v, 3) for k, v in timings.items()}
     return report
+
+
+def _record_provenance(client: OpenSearch, index: str, alias: str, version: int, corpus_dir: Path,
+                       indexed: int, rejects: int) -> None:
+    """Write what this index version was built from, and which LTR models were active, into its
+    mapping ``_meta``: a model is only valid for the index and feature-set versions it was trained on,
+    so the next training or activation can tell whether it is looking at the same data."""
+    meta = load_pins_mapping()["mappings"].get("_meta", {})
+    models: dict[str, Any] = {}
+    try:
+        from ranking.ltr.rescore import RELATED_FEATURESET, SEARCH_FEATURESET
+        from ranking.ltr.upload import active_model
+        for featureset in (SEARCH_FEATURESET, RELATED_FEATURESET):
+            record = active_model(client, featureset)
+            if record is not None:
+                models[featureset] = {key: record.get(key) for key in ("name", "index", "featureset_version")}
+    except Exception as exc:  # no registry yet, or a cluster without the LTR plugin: record why
+        models = {"unavailable": f"{type(exc).__name__}: {exc}"}
+    meta = {**meta, "pinsearch": {"alias": alias, "version": version, "corpus": str(corpus_dir.resolve()),
+                                  "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                  "pins": indexed, "corpus_rejects": rejects, "active_ltr_models": models}}
+    client.indices.put_mapping(index=index, body={"_meta": meta})
 
 
 def rollback(client: OpenSearch, alias: str = "pins") -> tuple[str, str]:

@@ -161,3 +161,14 @@ def test_incremental_reindex_applies_only_changes(tmp_path, corpus):
         assert (again.added, again.changed, again.deleted, again.signals_updated) == (0, 0, 0, 0)
     finally:
         pinsearch.close(es)
+
+
+def test_index_version_records_its_provenance(tmp_path, corpus):
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        report = reindex_corpus(es, corpus, progress=False)
+        meta = es.indices.get_mapping(index="pins")[report.index]["mappings"]["_meta"]["pinsearch"]
+        assert meta["version"] == 1 and meta["pins"] == report.indexed and meta["alias"] == "pins"
+        assert meta["corpus"] == str(corpus.resolve()) and "active_ltr_models" in meta
+    finally:
+        pinsearch.close(es)
