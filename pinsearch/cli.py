@@ -242,12 +242,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _print_hits(query: str, hits: list[Any]) -> None:
     from rich.table import Table
-    table = Table(title=f'search "{query}"', show_lines=False)
+    from rich.text import Text
+    table = Table(title=Text(f'search "{query}"'), show_lines=False)
     for column in ("#", "pin", "score", "title", "boards", "domain"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(hits, 1):
-        table.add_row(str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:60], ", ".join(hit.board_names[:2])[:40],
-                      hit.link_domain or "")
+        table.add_row(*(Text(cell) for cell in (str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:60],
+                                                ", ".join(hit.board_names[:2])[:40], hit.link_domain or "")))
     _console().print(table)
 
 

@@ -33,6 +33,7 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
              quiet: bool = False, as_json: bool = False, n_example_queries: int = 3,
              n_eval_queries: int = 200) -> dict[str, Any]:
     console = Console(quiet=quiet or as_json)
+    say = lambda message: console.print(message, markup=False, highlight=False)  # noqa: E731  (data, not markup)
     timings: dict[str, float] = {}
     workdir.mkdir(parents=True, exist_ok=True)
     sample_dir = workdir / f"sample-{size}-{seed}"
@@ -50,30 +51,30 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
     console.rule("2. validate")
     report = validate_corpus(corpus, workdir / "validation", quiet=quiet or as_json)
     timings["validate"] = time.perf_counter() - t0
-    console.print(report.summary() if hasattr(report, "summary") else report.to_dict())
+    say(report.summary() if hasattr(report, "summary") else report.to_dict())
 
     client = connect(cluster or f"embedded://{workdir / 'data'}")
     try:
         t0 = time.perf_counter()
         console.rule("3. signals: " + ", ".join(SIGNALS))
-        signal_set = compute_signals(corpus, workdir / "cache", log=console.print)
+        signal_set = compute_signals(corpus, workdir / "cache", log=say)
         timings["signals"] = time.perf_counter() - t0
-        console.print(signal_set.summary())
+        say(signal_set.summary())
 
         t0 = time.perf_counter()
         console.rule("4. reindex")
         reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json), signals=signal_set.for_pin)
         timings["reindex"] = time.perf_counter() - t0
-        console.print(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
+        say(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
 
         t0 = time.perf_counter()
         console.rule("5. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
         query_signals = query_signals_for(workdir / "cache")
-        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else console.print,
+        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else say,
                                  query_signals=query_signals)
         timings["ltr"] = time.perf_counter() - t0
-        console.print(_ltr_line(ltr))
+        say(_ltr_line(ltr))
 
         truth = _search_truth(sample_dir / "ground_truth" / "search_relevance.jsonl")
         queries = sorted(truth)
@@ -109,7 +110,7 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
                                                "queries": len(scores)},
                       "ltr_heldout": {k: ltr.get(k) for k in ("first_pass", "ltr", "delta") if k in ltr}}
         timings["evaluate"] = time.perf_counter() - t0
-        console.print(evaluation)
+        console.print(evaluation)  # a dict: rich pretty-prints it
     finally:
         client.transport.close()
     summary = {"workdir": str(workdir), "reindex": reindex.to_dict(), "validation": report.to_dict(),
@@ -117,17 +118,19 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
                "related_examples": related_examples, "evaluation": evaluation,
                "seconds": {k: round(v, 2) for k, v in timings.items()}}
     console.rule("done")
-    console.print(f"stage times (s): {summary['seconds']}")
+    say(f"stage times (s): {summary['seconds']}")
     return summary
 
 
 def _print_related(console: Console, result: Any) -> None:
     from rich.table import Table
-    table = Table(title=f"related to {result.query_pin}: {result.query_title[:50]}")
+    from rich.text import Text
+    table = Table(title=Text(f"related to {result.query_pin}: {result.query_title[:50]}"))
     for column in ("#", "pin", "score", "title", "sources"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(result.hits, 1):
-        table.add_row(str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:50], ", ".join(hit.sources))
+        table.add_row(*(Text(cell) for cell in (str(rank), hit.pin_id, f"{hit.score:.3f}", hit.title[:50],
+                                                ", ".join(hit.sources))))
     console.print(table)
 
 
