@@ -16,6 +16,8 @@ from importlib import resources
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+import orjson
+
 from indexer.corpus.records import Board, Pin
 
 FRESHNESS_HALF_LIFE_DAYS = 90.0
@@ -126,5 +128,5 @@ SIGNAL_FIELDS = ("annotations", "annotation_terms", "interests_l1", "interests_l
 
 def signals_hash(doc: dict[str, Any]) -> str:
     """Hash of the computed-signal fields: incremental reindex updates only these when it changes."""
-    payload = json.dumps({k: doc.get(k) for k in SIGNAL_FIELDS}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(payload.encode()).hexdigest()
+    payload = orjson.dumps({k: doc.get(k) for k in SIGNAL_FIELDS}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha1(payload).hexdigest()
