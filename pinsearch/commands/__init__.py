@@ -9,4 +9,5 @@ COMMAND_MODULES: list[str] = [
     "pinsearch.commands.pages",
     "pinsearch.commands.interests",
     "pinsearch.commands.annotations",
+    "pinsearch.commands.serve",
 ]
