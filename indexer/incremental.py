@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from opensearchpy import OpenSearch, helpers
 
-from indexer.corpus import Pin, Reject, iter_valid
+from indexer.corpus import CorpusReader, Pin, Reject
 from indexer.corpus.reader import ValidationOptions
 from indexer.documents import SIGNAL_FIELDS, PinSignals, pin_document
 from indexer.reindex import ReindexError, _corpus_now
@@ -81,9 +81,9 @@ def reindex_incremental(client: OpenSearch, corpus_dir: str | Path, *, alias: st
             on_reject(reject)
 
     options = ValidationOptions(progress=False)
-    boards = {b.id: b for b in iter_valid(corpus_dir, "boards", on_reject=count_reject, options=options)} \
-        if (corpus_dir / "boards.jsonl").exists() else {}
-    pins = list(iter_valid(corpus_dir, "pins", on_reject=count_reject, options=options))
+    reader = CorpusReader(corpus_dir, options=options, on_reject=count_reject)  # one reader: rejects once
+    boards = {b.id: b for b in reader.boards()} if (corpus_dir / "boards.jsonl").exists() else {}
+    pins = list(reader.pins())
     moment = now or _corpus_now(pins)
     existing = indexed_hashes(client, alias)
     signal_fn = signals or (lambda pin: PinSignals())

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from opensearchpy import OpenSearch, helpers
 
-from indexer.corpus import Board, Pin, Reject, iter_valid
+from indexer.corpus import Board, CorpusReader, Pin, Reject
 from indexer.corpus.reader import ValidationOptions
 from indexer.documents import PinSignals, load_pins_mapping, pin_document
 
@@ -96,9 +96,9 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
 
     t0 = time.perf_counter()
     options = ValidationOptions(progress=False)
-    boards = {b.id: b for b in iter_valid(corpus_dir, "boards", on_reject=count_reject, options=options)} \
-        if (corpus_dir / "boards.jsonl").exists() else {}
-    pins = list(iter_valid(corpus_dir, "pins", on_reject=count_reject, options=options))
+    reader = CorpusReader(corpus_dir, options=options, on_reject=count_reject)  # one reader: rejects once
+    boards = {b.id: b for b in reader.boards()} if (corpus_dir / "boards.jsonl").exists() else {}
+    pins = list(reader.pins())
     timings["read"] = time.perf_counter() - t0
     moment = now or _corpus_now(pins)
 
