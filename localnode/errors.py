@@ -12,6 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 
+JAVA_NATIVE_TYPES = frozenset({
+    "illegal_argument_exception", "illegal_state_exception", "number_format_exception",
+    "json_parse_exception", "arithmetic_exception", "null_pointer_exception",
+    "array_index_out_of_bounds_exception", "unsupported_operation_exception", "i_o_exception"})
+
+
 class OpenSearchError(Exception):
     """An error with OpenSearch's wire shape: ``type``, ``reason``, extra metadata and a status."""
 
@@ -38,8 +44,10 @@ class OpenSearchError(Exception):
         return body
 
     def to_body(self) -> dict[str, Any]:
+        # OpenSearch's root cause is the deepest *OpenSearch* exception of the chain; JDK/Jackson
+        # exceptions (illegal_argument, number_format, json_parse ...) only appear under caused_by.
         root = self
-        while root.caused_by is not None:
+        while root.caused_by is not None and root.caused_by.error_type not in JAVA_NATIVE_TYPES:
             root = root.caused_by
         error = self.cause_dict()
         error["root_cause"] = [root.cause_dict() if root is not self else

@@ -167,7 +167,7 @@ def term_weight_for(searcher: Searcher, mapper: FieldMapper, value: Any, boost: 
         return ConstantWeight(lambda ctx: _numeric_range_docs(ctx, mapper.path, point, point, True, True),
                               boost, f"{mapper.path}:[{point} TO {point}]")
     if ftype in (RANK_FEATURE, RANK_FEATURES):
-        raise IllegalArgumentError(f"[{ftype}] fields do not support [term] queries")
+        raise IllegalArgumentError(f"Queries on [{ftype}] fields are not supported")
     if ftype == KNN_VECTOR:
         raise IllegalArgumentError(f"Field [{mapper.path}] of type [knn_vector] does not support term queries")
     raise IllegalArgumentError(f"field [{mapper.path}] of type [{ftype}] does not support term queries")
