@@ -44,6 +44,7 @@ class FieldPostings:
     sum_total_term_freq: int
     sum_doc_freq: int
     _terms: dict[str, int] | None = None
+    _impacts: dict[tuple[str, bytes], np.float32] | None = None
 
     @property
     def terms(self) -> dict[str, int]:
@@ -57,6 +58,33 @@ class FieldPostings:
             return None
         start, end = self.offsets[ordinal], self.offsets[ordinal + 1]
         return self.docs[start:end], self.freqs[start:end]
+
+    def term_range(self, term: str) -> tuple[int, int] | None:
+        """The term's postings as ``[start, end)`` of ``docs`` / ``freqs``."""
+        ordinal = self.terms.get(term)
+        if ordinal is None:
+            return None
+        return int(self.offsets[ordinal]), int(self.offsets[ordinal + 1])
+
+    def best_tf_norm(self, term: str, norms: np.ndarray, inv_norms: np.ndarray) -> np.float32:
+        """The largest float32 ``freq * inv_norm`` of the term's postings: BM25 increases with it,
+        so it gives the term's exact maximum score for any weight (what Lucene's impacts give
+        its MaxScore scorer). Cached per term and norms table (the field's avgdl)."""
+        from localnode.search.daat import max_tf_inv
+        key = (term, inv_norms.tobytes())
+        if self._impacts is None:
+            self._impacts = {}
+        cached = self._impacts.get(key)
+        if cached is None:
+            found = self.term_range(term)
+            if found is None:
+                return np.float32(0.0)
+            start, end = found
+            cached = max_tf_inv(self.docs[start:end], self.freqs[start:end], norms, inv_norms.astype(np.float32))
+            if len(self._impacts) > 65536:
+                self._impacts.clear()
+            self._impacts[key] = cached
+        return cached
 
     def doc_freq(self, term: str) -> int:
         ordinal = self.terms.get(term)

@@ -195,20 +195,27 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
     try:
         needs_scores = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
         weight = query.weight(searcher, np.float32(1.0), needs_scores)
-        docs, scores = collect_matches(searcher, weight)
-        if post_filter is not None:
-            pf_docs, _ = collect_matches(searcher, post_filter.weight(searcher, np.float32(1.0), False))
-            keep = np.isin(docs, pf_docs)
-            docs, scores = docs[keep], scores[keep]
-        if request.min_score is not None:
-            keep = scores >= np.float32(request.min_score)
-            docs, scores = docs[keep], scores[keep]
-        total = len(docs)
-        window = request.from_ + request.size
+        by_score = request.search_after is None and (request.sort is None or (
+            len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc"))
+        k = max([request.from_ + request.size] + [int(spec.get("window_size", 10)) for spec in request.rescore])
+        pruned = None
+        if by_score and post_filter is None and request.min_score is None:
+            from localnode.search.topk import pruned_top_k
+            pruned = pruned_top_k(searcher, weight, k, request.track_total_hits)
+        if pruned is not None:
+            docs, scores, total = pruned   # already the top k, total a lower bound past the threshold
+        else:
+            docs, scores = collect_matches(searcher, weight)
+            if post_filter is not None:
+                pf_docs, _ = collect_matches(searcher, post_filter.weight(searcher, np.float32(1.0), False))
+                keep = np.isin(docs, pf_docs)
+                docs, scores = docs[keep], scores[keep]
+            if request.min_score is not None:
+                keep = scores >= np.float32(request.min_score)
+                docs, scores = docs[keep], scores[keep]
+            total = len(docs)
         sort_keys = None
-        if request.search_after is None and (request.sort is None or (
-                len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc")):
-            k = max([window] + [int(spec.get("window_size", 10)) for spec in request.rescore])
+        if by_score:
             docs, scores = top_by_score(docs, scores, k)
             if request.rescore:
                 from localnode.search.rescore import apply_rescores
@@ -216,7 +223,7 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
             if request.sort is not None:
                 sort_keys = [[float(s)] for s in scores]
         else:
-            docs, scores, sort_keys = sort_values(searcher, docs, scores, request.sort or [], window,
+            docs, scores, sort_keys = sort_values(searcher, docs, scores, request.sort or [], request.from_ + request.size,
                                                   request.search_after)
         index.stats_counters["query_total"] += 1
     except OpenSearchError as exc:

@@ -81,6 +81,12 @@ def postings_in(docs: np.ndarray, values: np.ndarray, window: np.ndarray) -> tup
     """The entries of a sorted postings list (docs, aligned values) whose doc is in ``window``."""
     if not len(docs) or not len(window):
         return docs[:0], values[:0]
+    span = int(window[-1]) - int(window[0]) + 1
+    if len(window) * max(int(len(docs)).bit_length(), 1) * 8 > span + 4 * len(docs):
+        # A large window: one pass over the postings against a bitmap of the window's doc range
+        # beats a binary search per window doc.
+        hit = np.isin(docs, window, assume_unique=True, kind="table")
+        return docs[hit], values[hit]
     positions = np.minimum(np.searchsorted(docs, window), len(docs) - 1)
     hit = docs[positions] == window
     return window[hit], values[positions[hit]]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from localnode.index.segment import Segment
     from localnode.index.shard import LocalIndex, Reader
     from localnode.mapping.fields import FieldMapper
+    from localnode.search.topk import ScoreTree
 
 
 @dataclass(slots=True)
@@ -79,6 +80,11 @@ class Weight(ABC):
         of a document does not depend on the others override this to work on the window alone.
         """
         return self.matches(ctx).restrict(docs)
+
+    def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
+        """How this weight's scores bound and combine in the segment, for top-k pruning
+        (:mod:`localnode.search.topk`); None when it cannot say (the exhaustive path then runs)."""
+        return None
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = self.matches(ctx)

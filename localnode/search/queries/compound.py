@@ -9,7 +9,7 @@ clauses into a required min-should-match scorer. An empty bool is match_all and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from localnode.errors import ParsingError
 from localnode.search.matches import Matches, conjunction, dis_max, disjunction, req_opt
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     check_keys, common_options, parse_query, query_parser)
+
+if TYPE_CHECKING:
+    from localnode.search.topk import ScoreTree
 
 
 # -- minimum_should_match ------------------------------------------------------------------------
@@ -62,6 +65,16 @@ class BoolWeight(Weight):
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return self._combine(ctx, lambda w: w.matches_in(ctx, docs), lambda: docs.astype(np.int32, copy=False))
+
+    def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
+        """A pure disjunction (should clauses, at most one required) sums its clauses' scores."""
+        if self.match_all_score is not None or self.must or self.filters or self.must_not or self.min_should > 1:
+            return None
+        from localnode.search.topk import SumNode
+        children = [w.score_tree(ctx) for w in self.should]
+        if any(child is None for child in children):
+            return None
+        return SumNode(children)  # type: ignore[arg-type]
 
     def _combine(self, ctx: SegmentContext, evaluate: Any, universe: Any) -> Matches:
         max_doc = ctx.segment.max_doc
@@ -166,6 +179,13 @@ class DisMaxWeight(Weight):
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return dis_max([w.matches_in(ctx, docs) for w in self.weights], self.tie_breaker, ctx.segment.max_doc)
+
+    def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
+        from localnode.search.topk import MaxNode
+        children = [w.score_tree(ctx) for w in self.weights]
+        if any(child is None for child in children):
+            return None
+        return MaxNode(children, float(np.float32(self.tie_breaker)))  # type: ignore[arg-type]
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = super().explain(ctx, doc)

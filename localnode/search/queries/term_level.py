@@ -9,7 +9,7 @@ score queries whose score is the boost.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from localnode.search.matches import Matches, postings_in
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     check_keys, common_options, query_parser, single_field)
 from localnode.search.similarity import LENGTH_TABLE, TermWeight
+
+if TYPE_CHECKING:
+    from localnode.search.topk import ScoreTree
 
 
 # -- BM25 term weight ------------------------------------------------------------------------------
@@ -64,6 +67,20 @@ class TermScorerWeight(Weight):
         docs, freqs = found
         assert self.bm25 is not None
         return Matches(docs, self.bm25.score(freqs, self.norm_bytes(ctx, docs)))
+
+    def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
+        from localnode.search.topk import Leaf
+        fp = ctx.segment.postings.get(self.field)
+        found = None if fp is None or self.bm25 is None else fp.term_range(self.term)
+        if found is None or fp is None or self.bm25 is None:
+            return Leaf(self.field, 0, 0, np.float32(0.0), np.zeros(256, dtype=np.float32), 0.0)
+        norms = ctx.segment.norms.get(self.field)
+        if norms is None:
+            norms = np.ones(ctx.segment.max_doc, dtype=np.uint8)
+        best = fp.best_tf_norm(self.term, norms, self.bm25.inv_norms)
+        weight = self.bm25.weight
+        upper = np.float32(weight - np.float32(weight / np.float32(np.float32(1.0) + best)))
+        return Leaf(self.field, found[0], found[1], weight, self.bm25.inv_norms, float(upper))
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         fp = ctx.segment.postings.get(self.field)
@@ -135,6 +152,10 @@ class ConstantWeight(Weight):
 class MatchNoneWeight(Weight):
     def matches(self, ctx: SegmentContext) -> Matches:
         return Matches.empty()
+
+    def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
+        from localnode.search.topk import SumNode
+        return SumNode([])
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return Matches.empty()

@@ -1,0 +1,282 @@
+"""Document-at-a-time MaxScore top-k over BM25 term clauses, compiled with numba.
+
+Vectorised numpy scoring has to touch every posting of every clause; for a frequent term on a
+million documents that is most of a query's time, while Lucene skips nearly all of them. This
+kernel walks the postings of the clauses document by document, as Lucene's MaxScore scorer does:
+clauses are ordered by their maximum score; the cheapest ones whose combined maximum cannot beat
+the current k-th score become "non-essential" and are only looked up (by binary search) for
+documents that the essential clauses make competitive. Scores use exactly the float32 operations
+of :class:`localnode.search.similarity.TermWeight` and the double-then-float sums of
+:mod:`localnode.search.matches`, so results are the same as scoring everything.
+
+The query is passed as a post-order program over the clause scores: ``LEAF i`` pushes clause
+i's score, ``SUM n`` pops n values and pushes their double sum cast to float (a bool of should
+clauses), ``MAX n`` pushes max + tie × (sum of the others) (dis_max), matching only when one of
+its inputs matched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+OP_LEAF, OP_SUM, OP_MAX = 0, 1, 2
+_SAFETY = 1.0 + 1e-6   # bounds are rounded up past the float32 cast of double sums
+
+
+@njit(cache=True, nogil=True)
+def _term_score(weight: np.float32, inv: np.float32, freq: np.int32) -> np.float32:
+    tf = np.float32(freq)
+    denominator = np.float32(np.float32(1.0) + np.float32(tf * inv))
+    return np.float32(weight - np.float32(weight / denominator))
+
+
+@njit(cache=True, nogil=True)
+def _evaluate(ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.ndarray, matched: np.ndarray,
+              stack_v: np.ndarray, stack_m: np.ndarray, exact: bool) -> tuple[float, bool]:
+    """Run the program on per-clause ``values``; ``exact`` casts like the engine, else bounds."""
+    top = 0
+    for i in range(len(ops)):
+        op = ops[i]
+        if op == OP_LEAF:
+            stack_v[top] = values[args[i]]
+            stack_m[top] = matched[args[i]]
+            top += 1
+            continue
+        n = args[i]
+        base = top - n
+        total = 0.0
+        any_match = False
+        best = -1.0
+        for j in range(base, top):
+            if stack_m[j]:
+                total += stack_v[j]
+                any_match = True
+                if stack_v[j] > best:
+                    best = stack_v[j]
+        if op == OP_SUM:
+            result = total
+        else:
+            result = best + (total - best) * ties[i] if any_match else 0.0
+        if exact:
+            result = float(np.float32(result))
+        stack_v[base] = result if any_match else 0.0
+        stack_m[base] = any_match
+        top = base + 1
+    return stack_v[0], stack_m[0]
+
+
+@njit(cache=True, nogil=True)
+def _worse(s1: np.float32, d1: np.int64, s2: np.float32, d2: np.int64) -> bool:
+    return s1 < s2 or (s1 == s2 and d1 > d2)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(scores: np.ndarray, docs: np.ndarray, size: int, i: int) -> None:
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        worst = left
+        right = left + 1
+        if right < size and _worse(scores[right], docs[right], scores[left], docs[left]):
+            worst = right
+        if _worse(scores[worst], docs[worst], scores[i], docs[i]):
+            scores[i], scores[worst] = scores[worst], scores[i]
+            docs[i], docs[worst] = docs[worst], docs[i]
+            i = worst
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _push(scores: np.ndarray, docs: np.ndarray, size: int, k: int, score: np.float32, doc: np.int64) -> int:
+    """Offer to the heap of the k best (worst at the root); returns the new size."""
+    if size < k:
+        for i in range(size):
+            if docs[i] == doc:
+                return size
+        i = size
+        scores[i] = score
+        docs[i] = doc
+        while i > 0:
+            parent = (i - 1) // 2
+            if _worse(scores[i], docs[i], scores[parent], docs[parent]):
+                scores[i], scores[parent] = scores[parent], scores[i]
+                docs[i], docs[parent] = docs[parent], docs[i]
+                i = parent
+            else:
+                break
+        return size + 1
+    if _worse(scores[0], docs[0], score, doc):
+        for i in range(size):  # a document seen in the first pass may come again
+            if docs[i] == doc:
+                return size
+        scores[0] = score
+        docs[0] = doc
+        _sift_down(scores, docs, size, 0)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _advance(docs: np.ndarray, pos: int, end: int, target: int) -> int:
+    """First position in [pos, end) whose doc is >= target (galloping, then binary search)."""
+    step = 1
+    hi = pos
+    while hi < end and docs[hi] < target:
+        pos = hi + 1
+        hi = pos + step
+        step *= 2
+    if hi > end:
+        hi = end
+    lo = pos
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if docs[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ignore[type-arg]
+                     leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
+                     leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
+                     ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
+                     live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
+                     heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int) -> int:
+    """Collect one segment into the heap (shared across segments); returns the heap's size.
+
+    Documents are visited in doc id order, so the k-th score starts low; a first pass over only
+    the clause with the best maximum score (usually the rarest term; the others looked up) fills
+    the heap with strong documents, so the main pass can skip most of the frequent clauses.
+    """
+    order = np.argsort(leaf_ub, kind="mergesort")          # ascending maximum score
+    n_leaves = len(leaf_field)
+    # One flat copy of the clauses' postings (with their norm bytes): the hot loop then indexes
+    # plain arrays instead of a tuple by a runtime field number.
+    total = 0
+    for j in range(n_leaves):
+        total += leaf_end[j] - leaf_start[j]
+    docs = np.empty(total, dtype=np.int32)
+    freqs = np.empty(total, dtype=np.int32)
+    norms = np.empty(total, dtype=np.uint8)
+    start = np.empty(n_leaves, dtype=np.int64)
+    end = np.empty(n_leaves, dtype=np.int64)
+    at = 0
+    for j in range(n_leaves):
+        f = leaf_field[j]
+        source_docs = field_docs[f]
+        source_freqs = field_freqs[f]
+        source_norms = field_norms[f]
+        start[j] = at
+        for p in range(leaf_start[j], leaf_end[j]):
+            d = source_docs[p]
+            docs[at] = d
+            freqs[at] = source_freqs[p]
+            norms[at] = source_norms[d]
+            at += 1
+        end[j] = at
+    if n_leaves > 1:
+        heap_size = _pass(docs, freqs, norms, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
+                          has_deletions, base, k, heap_scores, heap_docs, heap_size, order, n_leaves - 1)
+    return _pass(docs, freqs, norms, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
+                 has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1)
+
+
+@njit(cache=True, nogil=True)
+def _pass(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
+          leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
+          ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
+          live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
+          heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
+          fixed_split: int) -> int:
+    """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``."""
+    n_leaves = len(leaf_start)
+    pos = leaf_start.copy()
+    values = np.zeros(n_leaves, dtype=np.float64)
+    matched = np.zeros(n_leaves, dtype=np.bool_)
+    stack_v = np.zeros(len(ops) + 1, dtype=np.float64)
+    stack_m = np.zeros(len(ops) + 1, dtype=np.bool_)
+    essential_from = max(fixed_split, 0)   # order[:essential_from] are non-essential
+
+    theta = -np.inf
+    if heap_size >= k:
+        theta = float(heap_scores[0])
+    split_theta = -np.inf
+    while True:
+        # Grow the non-essential prefix while its clauses alone cannot beat the k-th score.
+        if fixed_split < 0 and heap_size >= k and theta > split_theta:
+            split_theta = theta
+            while essential_from < n_leaves:
+                for j in range(n_leaves):
+                    values[j] = 0.0
+                    matched[j] = False
+                for j in range(essential_from + 1):
+                    values[order[j]] = leaf_ub[order[j]]
+                    matched[order[j]] = True
+                bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+                if bound * _SAFETY <= theta:
+                    essential_from += 1
+                else:
+                    break
+        if essential_from >= n_leaves:
+            break
+        doc = np.iinfo(np.int32).max
+        for j in range(essential_from, n_leaves):
+            leaf = order[j]
+            if pos[leaf] < leaf_end[leaf]:
+                d = docs[pos[leaf]]
+                if d < doc:
+                    doc = d
+        if doc == np.iinfo(np.int32).max:
+            break
+        for j in range(n_leaves):
+            values[j] = 0.0
+            matched[j] = False
+        for j in range(essential_from, n_leaves):
+            leaf = order[j]
+            p = pos[leaf]
+            if p < leaf_end[leaf] and docs[p] == doc:
+                values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, norms[p]], freqs[p])
+                matched[leaf] = True
+                pos[leaf] = p + 1
+        if has_deletions and not live[doc]:
+            continue
+        if heap_size >= k and essential_from > 0:
+            for j in range(essential_from):
+                values[order[j]] = leaf_ub[order[j]]
+                matched[order[j]] = True
+            bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+            if bound * _SAFETY <= theta:
+                continue
+            for j in range(essential_from):
+                values[order[j]] = 0.0
+                matched[order[j]] = False
+        for j in range(essential_from):
+            leaf = order[j]
+            p = _advance(docs, pos[leaf], leaf_end[leaf], doc)
+            pos[leaf] = p
+            if p < leaf_end[leaf] and docs[p] == doc:
+                values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, norms[p]], freqs[p])
+                matched[leaf] = True
+        score, hit = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, True)
+        if not hit:
+            continue
+        heap_size = _push(heap_scores, heap_docs, heap_size, k, np.float32(score), base + doc)
+        if heap_size >= k:
+            theta = float(heap_scores[0])
+    return heap_size
+
+
+@njit(cache=True, nogil=True)
+def max_tf_inv(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, inv: np.ndarray) -> np.float32:
+    """The largest float32 ``freq * inv_norm`` over a postings list: the term's best posting for
+    every weight (BM25's score increases with it)."""
+    best = np.float32(0.0)
+    for i in range(len(docs)):
+        x = np.float32(np.float32(freqs[i]) * inv[norms[docs[i]]])
+        if x > best:
+            best = x
+    return best

@@ -1,0 +1,174 @@
+"""Top-k by score without scoring every match: MaxScore over BM25 term clauses.
+
+Scoring every posting of a frequent term is what made a ``match`` on a million documents slow;
+most of those documents cannot reach the top k. A weight takes part by describing its scores as a
+:class:`ScoreTree`: leaves are BM25 term clauses (their postings, weight, norms table and exact
+maximum score in the segment), sums are bools of should clauses, max nodes are dis_max. The tree
+is compiled to a small post-order program and run by the document-at-a-time MaxScore kernel in
+:mod:`localnode.search.daat`, which gives the same top k and the same float32 scores as scoring
+everything, ties included (a document is skipped only when its bound cannot beat the k-th score).
+
+The total hit count is what pruning gives up: it is only taken when the request's
+``track_total_hits`` threshold is already exceeded by one clause's live postings (every document
+of a leaf matches the query), so the response can truthfully say ``gte``; otherwise the
+exhaustive path runs, which is cheap exactly then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+
+from localnode.search import daat
+
+if TYPE_CHECKING:
+    from localnode.search.query import Searcher, SegmentContext, Weight
+
+
+@dataclass(slots=True, eq=False)
+class Leaf:
+    """One BM25 term clause in one segment: postings ``[start, end)`` of its field's arrays."""
+
+    field: str
+    start: int
+    end: int
+    weight: np.float32        # boost * 2.2 * idf
+    inv_norms: np.ndarray     # float32[256]
+    upper_bound: float        # exact maximum score of the clause in the segment
+
+    @property
+    def doc_freq(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(slots=True, eq=False)
+class SumNode:
+    """A disjunction whose score is the sum of the matching clauses' scores (bool should, msm <= 1)."""
+    children: list[ScoreTree]
+
+
+@dataclass(slots=True, eq=False)
+class MaxNode:
+    """Dis-max: the best clause's score plus ``tie`` times the others'."""
+    children: list[ScoreTree]
+    tie: float = 0.0
+
+
+ScoreTree = Union[Leaf, SumNode, MaxNode]  # noqa: UP007  (a runtime alias, used before 3.12)
+
+
+def leaves(tree: ScoreTree) -> list[Leaf]:
+    if isinstance(tree, Leaf):
+        return [tree]
+    return [leaf for child in tree.children for leaf in leaves(child)]
+
+
+def compile_tree(tree: ScoreTree, found: list[Leaf]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tree as the kernel's post-order program (ops, args, ties); fills ``found`` with leaves."""
+    ops: list[int] = []
+    args: list[int] = []
+    ties: list[float] = []
+
+    def emit(node: ScoreTree) -> None:
+        if isinstance(node, Leaf):
+            ops.append(daat.OP_LEAF)
+            args.append(len(found))
+            ties.append(0.0)
+            found.append(node)
+            return
+        for child in node.children:
+            emit(child)
+        ops.append(daat.OP_SUM if isinstance(node, SumNode) else daat.OP_MAX)
+        args.append(len(node.children))
+        ties.append(node.tie if isinstance(node, MaxNode) else 0.0)
+
+    emit(tree)
+    return np.array(ops, dtype=np.int64), np.array(args, dtype=np.int64), np.array(ties, dtype=np.float64)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """Same-typed arrays for the kernel's tuples (segments loaded from disk are read-only)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class _Heap:
+    """The k best across segments, shared by the kernel calls (worst at the root)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.scores = np.zeros(k, dtype=np.float32)
+        self.docs = np.zeros(k, dtype=np.int64)
+        self.size = 0
+
+    def ranked(self) -> tuple[np.ndarray, np.ndarray]:
+        docs, scores = self.docs[:self.size], self.scores[:self.size]
+        order = np.lexsort((docs, -scores.astype(np.float64)))
+        return docs[order], scores[order]
+
+
+def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: int | bool
+                 ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(global docs, float32 scores, hit count lower bound) of the k best, or None when pruning
+    does not apply (a clause without bounds, an exact count requested, or too few matches to
+    prove the count threshold)."""
+    if k <= 0 or track_total_hits is True:
+        return None
+    contexts = list(searcher.segment_contexts())
+    trees = []
+    for ctx in contexts:
+        tree = weight.score_tree(ctx)
+        if tree is None:
+            return None
+        trees.append(tree)
+    count_lower_bound = sum(max((_live_count(ctx, leaf) for leaf in leaves(tree)), default=0)
+                            for ctx, tree in zip(contexts, trees))
+    if track_total_hits is not False and count_lower_bound <= int(track_total_hits):
+        return None
+    heap = _Heap(k)
+    for ctx, tree in zip(contexts, trees):
+        _collect_segment(ctx, tree, heap)
+    docs, scores = heap.ranked()
+    return docs, scores, count_lower_bound
+
+
+def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
+    if ctx.live is None:
+        return leaf.doc_freq
+    docs = ctx.segment.postings[leaf.field].docs[leaf.start:leaf.end]
+    return int(np.count_nonzero(ctx.live[docs]))
+
+
+def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
+    found: list[Leaf] = []
+    ops, args, ties = compile_tree(tree, found)
+    found_nonempty = [leaf for leaf in found if leaf.doc_freq]
+    if not found_nonempty:
+        return
+    fields = sorted({leaf.field for leaf in found})
+    field_index = {name: i for i, name in enumerate(fields)}
+    segment = ctx.segment
+    ones = None
+    norms = []
+    for name in fields:
+        column = segment.norms.get(name)
+        if column is None:
+            ones = ones if ones is not None else np.ones(segment.max_doc, dtype=np.uint8)
+            column = ones
+        norms.append(_readonly(column))
+    live = ctx.live if ctx.live is not None else np.ones(1, dtype=bool)
+    heap.size = daat.maxscore_segment(
+        tuple(_readonly(segment.postings[name].docs) for name in fields),
+        tuple(_readonly(segment.postings[name].freqs) for name in fields),
+        tuple(norms),
+        np.array([field_index[leaf.field] for leaf in found], dtype=np.int64),
+        np.array([leaf.start for leaf in found], dtype=np.int64),
+        np.array([leaf.end for leaf in found], dtype=np.int64),
+        np.array([leaf.weight for leaf in found], dtype=np.float32),
+        np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),
+        np.array([leaf.upper_bound for leaf in found], dtype=np.float64),
+        ops, args, ties, live, ctx.live is not None, np.int64(ctx.base), heap.k,
+        heap.scores, heap.docs, heap.size)

@@ -1,0 +1,109 @@
+"""Top-k pruning (MaxScore) must return exactly what scoring every match returns.
+
+``track_total_hits: true`` forces the exhaustive path; ``false`` or a small threshold lets the
+engine prune. Every query shape the pruning accepts is compared hit for hit, score for score (the
+engine's scores are float32, so equality is exact), on an index with several segments and
+deleted documents.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from localnode.search import daat
+
+WORDS = ("red blue green garden kitchen home decor recipe easy dinner vegan cake bread wedding dress hair "
+         "travel beach paris hiking camp road trip art drawing paint kids baby nursery room wood shelf").split()
+
+
+def _text(rng: random.Random, low: int, high: int) -> str:
+    # Zipf-like: early words are frequent, repeats give term frequencies above one.
+    return " ".join(WORDS[min(int(rng.paretovariate(0.9)) - 1, len(WORDS) - 1)] for _ in range(rng.randint(low, high)))
+
+
+@pytest.fixture(scope="module")
+def pruning_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import pinsearch
+    es = pinsearch.connect(f"embedded://{tmp_path_factory.mktemp('topk') / 'data'}")
+    es.indices.create(index="p", body={"settings": {"refresh_interval": "-1"}, "mappings": {"properties": {
+        "title": {"type": "text", "analyzer": "english"}, "body": {"type": "text"},
+        "tag": {"type": "keyword"}}}})
+    rng = random.Random(5)
+    for batch in range(4):  # four refreshes -> four segments
+        lines = []
+        for i in range(batch * 700, (batch + 1) * 700):
+            lines.append({"index": {"_index": "p", "_id": str(i)}})
+            lines.append({"title": _text(rng, 2, 8), "body": _text(rng, 5, 60), "tag": rng.choice(WORDS[:6])})
+        es.bulk(body=lines, refresh=True)
+    es.bulk(body=[{"delete": {"_index": "p", "_id": str(i)}} for i in range(0, 2800, 7)], refresh=True)
+    yield es
+    pinsearch.close(es)
+
+
+def _queries() -> list[dict[str, Any]]:
+    rng = random.Random(11)
+    out: list[dict[str, Any]] = []
+    for _ in range(12):
+        text = " ".join(rng.sample(WORDS, rng.randint(1, 4)))
+        out += [
+            {"match": {"body": text}},
+            {"match": {"title": {"query": text, "boost": 2.5}}},
+            {"multi_match": {"query": text, "fields": ["title^3", "body"]}},
+            {"multi_match": {"query": text, "fields": ["title", "body"], "tie_breaker": 0.3}},
+            {"multi_match": {"query": text, "fields": ["title", "body"], "type": "most_fields"}},
+            {"bool": {"should": [{"match": {"title": text}}, {"match": {"body": {"query": text, "boost": 0.5}}},
+                                 {"term": {"tag": text.split()[0]}}]}},
+            {"dis_max": {"queries": [{"match": {"title": text}}, {"match": {"body": text}}], "tie_breaker": 0.7}},
+        ]
+    return out
+
+
+def _hits(response: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(hit["_id"], hit["_score"]) for hit in response["hits"]["hits"]]
+
+
+@pytest.mark.parametrize("size", [1, 10, 75])
+def test_pruned_top_k_equals_exhaustive(pruning_index: Any, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    kernel = daat.maxscore_segment
+    monkeypatch.setattr(daat, "maxscore_segment", lambda *a: calls.append(1) or kernel(*a))
+    for query in _queries():
+        exhaustive = pruning_index.search(index="p", body={"query": query, "size": size, "track_total_hits": True})
+        calls.clear()
+        pruned = pruning_index.search(index="p", body={"query": query, "size": size, "track_total_hits": False})
+        assert calls, f"pruning did not run for {query}"
+        assert _hits(pruned) == _hits(exhaustive), query
+        assert pruned["hits"]["max_score"] == exhaustive["hits"]["max_score"]
+        assert "total" not in pruned["hits"]
+
+
+def test_pruned_total_is_a_true_lower_bound(pruning_index: Any) -> None:
+    body = {"query": {"match": {"body": "red blue"}}, "size": 5}
+    exact = pruning_index.search(index="p", body={**body, "track_total_hits": True})["hits"]["total"]["value"]
+    assert exact > 100
+    pruned = pruning_index.search(index="p", body={**body, "track_total_hits": 100})
+    assert pruned["hits"]["total"] == {"value": 100, "relation": "gte"}
+    exhaustive = pruning_index.search(index="p", body={**body, "track_total_hits": exact})
+    assert exhaustive["hits"]["total"] == {"value": exact, "relation": "eq"}
+    assert _hits(pruned) == _hits(exhaustive)
+
+
+def test_pruned_top_k_feeds_rescore_window(pruning_index: Any) -> None:
+    rescore = {"window_size": 40, "query": {"rescore_query": {"match": {"title": "garden"}},
+                                            "query_weight": 0.5, "rescore_query_weight": 2.0}}
+    body = {"query": {"multi_match": {"query": "home kitchen", "fields": ["title", "body"]}}, "size": 15,
+            "rescore": rescore}
+    pruned = pruning_index.search(index="p", body={**body, "track_total_hits": False})
+    exhaustive = pruning_index.search(index="p", body={**body, "track_total_hits": True})
+    assert _hits(pruned) == _hits(exhaustive)
+
+
+def test_queries_outside_the_pruning_shapes_still_answer(pruning_index: Any) -> None:
+    # a conjunction is not pruned: it must give the exhaustive answer through the normal path
+    body = {"query": {"match": {"body": {"query": "red blue", "operator": "and"}}}, "size": 10}
+    a = pruning_index.search(index="p", body={**body, "track_total_hits": False})
+    b = pruning_index.search(index="p", body={**body, "track_total_hits": True})
+    assert _hits(a) == _hits(b) and len(_hits(a)) == 10
