@@ -69,12 +69,14 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
 
         t0 = time.perf_counter()
-        console.rule("5. learning to rank: click model -> triplets -> RankSVM -> model/linear -> parity -> activate")
+        console.rule("5. learning to rank (search and Related Pins): click model -> triplets -> RankSVM -> "
+                     "model/linear -> parity -> activate")
         query_signals = query_signals_for(workdir / "cache")
         ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else say,
                                  query_signals=query_signals)
         timings["ltr"] = time.perf_counter() - t0
-        say(_ltr_line(ltr))
+        for kind, summary in ltr.items():
+            say(f"{kind}: {_ltr_line(summary)}")
 
         truth = _search_truth(sample_dir / "ground_truth" / "search_relevance.jsonl")
         queries = sorted(truth)
@@ -91,11 +93,13 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         timings["search"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        console.rule("7. related pins")
+        console.rule("7. related pins (first pass + the active Related Pins model's rescore)")
         related_examples = []
         for hit in examples[0]["hits"][:2] if examples and examples[0]["hits"] else []:
             result = related_pins(client, hit["pin_id"], k=5)
-            related_examples.append(result.to_dict())
+            rescore = result.request_body.get("rescore") or {}
+            related_examples.append({**result.to_dict(),
+                                     "ltr_model": rescore.get("query", {}).get("rescore_query", {}).get("sltr", {}).get("model")})
             if not (quiet or as_json):
                 _print_related(console, result)
         timings["related"] = time.perf_counter() - t0
@@ -108,7 +112,8 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
             scores.append(ndcg_at_k(ranked, truth[query], 10))
         evaluation = {"pinsearch_first_pass": {"ndcg@10": round(sum(scores) / max(len(scores), 1), 4),
                                                "queries": len(scores)},
-                      "ltr_heldout": {k: ltr.get(k) for k in ("first_pass", "ltr", "delta") if k in ltr}}
+                      "ltr_heldout": {kind: {k: summary.get(k) for k in ("first_pass", "ltr", "delta") if k in summary}
+                                      for kind, summary in ltr.items()}}
         timings["evaluate"] = time.perf_counter() - t0
         console.print(evaluation)  # a dict: rich pretty-prints it
     finally:
@@ -135,11 +140,13 @@ def _print_related(console: Console, result: Any) -> None:
 
 
 def _ltr_line(summary: dict[str, Any]) -> str:
+    if "skipped" in summary:
+        return f"skipped ({summary['skipped']})"
     delta = summary.get("delta", {}).get("ndcg@10", {})
     first = summary.get("first_pass", {}).get("ndcg@10")
     ltr = summary.get("ltr", {}).get("ndcg@10")
     return (f"held-out NDCG@10: first pass {first}, LTR {ltr}, delta {delta}; "
-            f"activated: {summary.get('activation', {}).get('activated', summary.get('activated'))}")
+            f"active model: {summary.get('activation', {}).get('active')}")
 
 
 def _search_truth(path: Path) -> dict[str, dict[str, float]]:

@@ -18,30 +18,38 @@ in a ``bool.should`` (a candidate matching several sources gets the sum):
 ``must_not`` removes the query pin and its PinJoin duplicates (same ``image_signature``). Clauses
 carry ``_name`` so each hit says which sources produced it (``matched_queries``). ``rescore`` is
 the hook for the Related Pins LTR model: a rescore body (or a callable building one from the query
-pin's source) appended to the request as is. Only documented OpenSearch 2.19 request bodies are
-sent, so a real cluster answers the same request.
+pin's source) appended to the request as is; ``related_pins`` uses the active Related Pins model
+(``ranking.ltr``) by default and ``rescore=None`` is the first pass alone. Only documented
+OpenSearch 2.19 request bodies are sent, so a real cluster answers the same request.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from opensearchpy import OpenSearch
 
 from indexer.signals.cooccurrence import feature_key
 
 SOURCE_FIELDS = ["pin_id", "title", "board_names", "link_domain", "image_signature", "repin_count"]
-QUERY_PIN_FIELDS = ["pin_id", "title", "board_names", "image_signature", "pin2vec", "annotations",
+# Everything the request and the Related Pins LTR params (``ranking.ltr.featuresets.related_params``)
+# read from the query pin: training logs features with params built from this same ``_source``, so a
+# field missing here would score 0 at serving time although the model was trained on it.
+QUERY_PIN_FIELDS = ["pin_id", "title", "board_names", "board_ids", "link_domain", "image_signature",
+                    "image_annotations", "interest_ids", "pin2vec", "annotations",
                     "interests_l1", "interests_l2", "interests_l3", "interests_l4"]
 EXPLAIN_FIELDS = ["cooccur", "pin2vec", "annotations", "interests_l1", "interests_l2", "interests_l3",
                   "interests_l4"]
 INTEREST_FIELDS = ("interests_l1", "interests_l2", "interests_l3", "interests_l4")
 SOURCES = ("cooccurrence", "pin2vec", "content")
 
-RescoreHook = Union[Mapping[str, Any], list, Callable[[Mapping[str, Any]], Any], None]
+RescoreHook = Mapping[str, Any] | list | Callable[[Mapping[str, Any]], Any] | str | None
+#: ``rescore=ACTIVE_MODEL``: the active Related Pins LTR model's ``sltr`` rescore, none without one
+ACTIVE_MODEL = "active"
 
 
 class RelatedPinsError(LookupError):
@@ -160,6 +168,8 @@ def build_related_body(query: Mapping[str, Any], request: RelatedRequest) -> dic
     body: dict[str, Any] = {"size": request.k,
                             "query": {"bool": {"should": should, "must_not": must_not, "minimum_should_match": 1}},
                             "_source": SOURCE_FIELDS + (EXPLAIN_FIELDS if request.explain else [])}
+    if isinstance(request.rescore, str):
+        raise TypeError(f"rescore={request.rescore!r} needs a client to resolve: call related_pins")
     rescore = request.rescore(query) if callable(request.rescore) else request.rescore
     if rescore:
         body["rescore"] = rescore
@@ -168,10 +178,27 @@ def build_related_body(query: Mapping[str, Any], request: RelatedRequest) -> dic
     return body
 
 
+def active_rescore_hook(client: OpenSearch, pin_id: str) -> Callable[[Mapping[str, Any]], Any] | None:
+    """The active Related Pins model's rescore as a hook on the query pin's ``_source``; None without one."""
+    from ranking.ltr.rescore import RELATED_FEATURESET, related_rescore
+    from ranking.ltr.upload import active_model
+    record = active_model(client, RELATED_FEATURESET)
+    if record is None:
+        return None
+    name = record["name"]
+    return lambda doc: related_rescore(client, doc, pin_id, model=name)
+
+
 def related_pins(client: OpenSearch, pin_id: str, k: int = 20, *, index: str = "pins", explain: bool = False,
-                 rescore: RescoreHook = None, request: RelatedRequest | None = None) -> RelatedResult:
-    """Related Pins of ``pin_id``: one query-pin lookup, then one ``_search`` on ``index``."""
+                 rescore: RescoreHook = ACTIVE_MODEL, request: RelatedRequest | None = None) -> RelatedResult:
+    """Related Pins of ``pin_id``: one query-pin lookup, then one ``_search`` on ``index``.
+
+    ``rescore`` defaults to the active Related Pins LTR model (what users should see); ``None`` is the
+    first pass alone (what evaluations compare against). A ``request`` carries its own ``rescore``.
+    """
     request = request or RelatedRequest(pin_id=pin_id, k=k, explain=explain, rescore=rescore)
+    if request.rescore == ACTIVE_MODEL:
+        request.rescore = active_rescore_hook(client, request.pin_id)
     started = time.perf_counter()
     query = fetch_query_pin(client, request.pin_id, index)
     body = build_related_body(query, request)

@@ -50,3 +50,9 @@ def test_demo_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["reindex"]["indexed"] > 1000
     assert summary["examples"] and summary["examples"][0]["hits"]
     assert 0.0 < summary["evaluation"]["pinsearch_first_pass"]["ndcg@10"] <= 1.0
+    # both LTR models are trained, parity-checked and active; Related Pins serves its model
+    assert set(summary["ltr"]) == {"search", "related"}
+    for kind in ("search", "related"):
+        assert summary["ltr"][kind]["parity"]["passed"], kind
+        assert summary["ltr"][kind]["activation"]["active"] == summary["ltr"][kind]["model"], kind
+    assert summary["related_examples"][0]["ltr_model"] == summary["ltr"]["related"]["model"]

@@ -28,6 +28,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("pin_id")
     p.add_argument("--k", type=int, default=20, help="number of results")
     p.add_argument("--explain", action="store_true", help="show candidate sources and scores per result")
+    p.add_argument("--no-ltr", action="store_true",
+                   help="first pass only, without the active Related Pins LTR model's rescore")
     p.set_defaults(handler=cmd_related)
 
     ev = _eval_subparsers(subparsers, common)
@@ -64,7 +66,9 @@ def cmd_related(args: argparse.Namespace) -> int:
     from ranking.related import RelatedPinsError, related_pins
     client = client_for(args)
     try:
-        result = related_pins(client, args.pin_id, args.k, index=option(args, "index", "pins"), explain=args.explain)
+        extra: dict[str, Any] = {"rescore": None} if args.no_ltr else {}   # default: the active model
+        result = related_pins(client, args.pin_id, args.k, index=option(args, "index", "pins"), explain=args.explain,
+                              **extra)
     except RelatedPinsError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:

@@ -20,6 +20,8 @@ from typing import Any, Mapping
 
 from opensearchpy import OpenSearch
 
+from indexer.signals.cooccurrence import feature_key
+
 FEATURESET_FILES = {"search": "search_features.json", "related": "related_features.json"}
 _TAG = re.compile(r"{{\s*[#^/]?\s*(?:toJson|join|url)?\s*}}|{{[{#^/]?\s*([\w.]+)\s*}?}}")
 NONE_CLAUSE: dict[str, Any] = {"match_none": {}}
@@ -236,7 +238,7 @@ def related_params(query_doc: Mapping[str, Any], query_pin: str) -> tuple[dict[s
     """Params from the query pin's own document, and the active features (pin2vec off without a vector)."""
     params: dict[str, Any] = {
         "annotation_clauses": weighted_clauses("annotations", query_doc.get("annotations")),
-        "query_pin": query_pin,
+        "query_pin": feature_key(query_pin),       # the cooccur rank_features key, as indexed
         "board_ids": list(query_doc.get("board_ids") or []) or ["_none_"],
         "link_domain": query_doc.get("link_domain") or "_none_",
         "title": query_doc.get("title") or "_none_",

@@ -40,7 +40,8 @@ def build_triplets(stats: Mapping[Hashable, Mapping[str, PairStats]], corpus_pin
         if not best:
             continue
         coec = {p: s.coec for p, s in pins}
-        shown = set(stats[query])
+        # never draw a shown pin as "random", nor the query itself (a Related Pins key is a pin id)
+        shown = set(stats[query]) | {str(query)}
         candidates = [(b, w) for b in best for w in worst if b != w and coec[b] - coec[w] >= min_gap]
         rng.shuffle(candidates)
         for b, w in candidates[:per_query]:

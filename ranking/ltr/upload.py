@@ -86,15 +86,22 @@ def create_model(client: OpenSearch, featureset: str, featureset_version: int, n
 
 
 def parity_check(client: OpenSearch, index: str, model_name_: str, model: LinearModel,
-                 samples: Sequence[tuple[Mapping[str, Any], Sequence[str]]], *,
+                 samples: Sequence[tuple[Any, ...]], *,
                  active_features: Sequence[str] | None = None, rel_tol: float = 1e-5) -> dict[str, Any]:
-    """The engine's ``sltr`` score must equal the offline float32 score for every sampled (params, pin)."""
+    """The engine's ``sltr`` score must equal the offline float32 score for every sampled (params, pin).
+
+    A sample is ``(params, pins)`` or ``(params, pins, active_features)``: Related Pins switches
+    features off per query pin (no Pin2Vec vector), and parity must hold under exactly the
+    ``active_features`` serving sends. A sample's own value wins over the ``active_features`` argument.
+    """
     diffs: list[float] = []
     exact = 0
     worst: dict[str, Any] = {}
-    for params, pins in samples:
+    for sample in samples:
+        params, pins = sample[0], sample[1]
+        active = sample[2] if len(sample) > 2 and sample[2] is not None else active_features
         scored = score_with_model(client, index, model_name_, model.feature_names, params, pins,
-                                  active_features=active_features)
+                                  active_features=active)
         for pin, (engine, raw) in scored.items():
             offline = float(model.score(raw)[0])
             diff = abs(engine - offline)

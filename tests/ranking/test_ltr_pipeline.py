@@ -28,7 +28,7 @@ def trained(tmp_path_factory):
     generate_sample(root / "sample", "XS", 0, progress=False, overwrite=True)
     es = pinsearch.connect(f"embedded://{root / 'data'}")
     reindex_corpus(es, root / "sample" / "corpus", progress=False)
-    summary = train_and_activate(es, root / "sample", out_dir=root / "models")
+    summary = train_and_activate(es, root / "sample", out_dir=root / "models", kinds=("search",))["search"]
     yield es, summary, root
     pinsearch.close(es)
 
