@@ -140,7 +140,7 @@ class StandardTokenizer:
                 out = _ASCII_TOKEN_NO_UNDERSCORE.findall(s)
             else:
                 out = s.split()
-            if len(s) > self._safe_len and any(len(t) > self.max_token_length for t in out):
+            if len(s) > self._safe_len and out and max(map(len, out)) > self.max_token_length:
                 src = s  # ASCII: symbols are the characters themselves
                 return [src[a:b] for a, b in self._windowed(src, src, uax29.FAST)]
             return out
