@@ -8,7 +8,9 @@ lengths, words drawn from a Zipf distribution over an English vocabulary):
     bytes on disk per doc after a flush, peak RSS; `match` top-10 latency p50/p99;
   * tantivy (Rust, the reference engine): indexing docs/s and top-10 latency on the same docs;
   * rank-bm25 (pure Python) on a subset: top-10 latency.
-Latency ratios are reported against tantivy and rank-bm25 measured in this same run.
+Latency ratios are reported against tantivy and rank-bm25 measured in this same run. The engines
+are fed the same 2,000-document chunks in turn and answer each query back to back, so a shared,
+busy machine slows them alike and the ratios stay meaningful when absolute times do not.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import psutil
@@ -71,92 +74,108 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def bench_localnode(docs: list[dict[str, str]], queries: list[str], workdir: Path) -> dict[str, float]:
-    process = psutil.Process()
-    es = pinsearch.connect(f"embedded://{workdir / 'localnode'}")
-    es.indices.create(index="bench", body={"settings": {"refresh_interval": "1s", "number_of_replicas": 0},
-                                           "mappings": {"properties": {
-                                               "title": {"type": "text", "analyzer": "english"},
-                                               "description": {"type": "text", "analyzer": "english"}}}})
+class LocalnodeEngine:
+    """localnode through opensearch-py: bulk requests of ``chunk`` docs, translog fsynced per request."""
+
+    def __init__(self, path: Path, index: str, fields: dict[str, str]) -> None:
+        self.es = pinsearch.connect(f"embedded://{path}")
+        self.path = path
+        self.index = index
+        self.fields = list(fields)
+        self.es.indices.create(index=index, body={"settings": {"refresh_interval": "1s", "number_of_replicas": 0},
+                                                  "mappings": {"properties": {
+                                                      f: {"type": "text", "analyzer": a} for f, a in fields.items()}}})
+
+    def add(self, start: int, docs: list[dict[str, str]]) -> None:
+        actions = [{"_index": self.index, "_id": str(start + i), "_source": d} for i, d in enumerate(docs)]
+        helpers.bulk(self.es, actions, chunk_size=len(actions))
+
+    def commit(self) -> None:
+        self.es.indices.refresh(index=self.index)
+
+    def search(self, q: str) -> None:
+        query = {"multi_match": {"query": q, "fields": self.fields}} if len(self.fields) > 1 else \
+            {"match": {self.fields[0]: q}}
+        self.es.search(index=self.index, body={"query": query, "size": 10})
+
+    def close(self) -> int:
+        self.es.indices.flush(index=self.index)
+        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        pinsearch.close(self.es)
+        return size
+
+
+class TantivyEngine:
+    """tantivy (Rust, the reference): one writer thread, english stemming, committed at the end."""
+
+    def __init__(self, path: Path) -> None:
+        import tantivy
+        self.tantivy = tantivy
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("title", stored=False, tokenizer_name="en_stem")
+        builder.add_text_field("description", stored=False, tokenizer_name="en_stem")
+        builder.add_text_field("id", stored=True)
+        path.mkdir()
+        self.index = tantivy.Index(builder.build(), path=str(path))
+        self.writer = self.index.writer(heap_size=256_000_000, num_threads=1)
+        self.searcher = None
+
+    def add(self, start: int, docs: list[dict[str, str]]) -> None:
+        for i, d in enumerate(docs):
+            self.writer.add_document(self.tantivy.Document(id=str(start + i), title=d["title"],
+                                                           description=d["description"]))
+
+    def commit(self) -> None:
+        self.writer.commit()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def search(self, q: str) -> None:
+        self.searcher.search(self.index.parse_query(q, ["title", "description"]), 10)
+
+
+def index_interleaved(engines: dict[str, Any], docs: list[dict[str, str]], chunk: int,
+                      process: psutil.Process) -> tuple[dict[str, float], int]:
+    """Feed the same chunks to every engine in turn, timing each: machine load hits all alike."""
+    seconds = {name: 0.0 for name in engines}
     peak = process.memory_info().rss
-    started = time.perf_counter()
-    chunk = 2000
     for start in range(0, len(docs), chunk):
-        actions = [{"_index": "bench", "_id": str(start + i), "_source": d} for i, d in enumerate(docs[start:start + chunk])]
-        helpers.bulk(es, actions, chunk_size=chunk)
+        part = docs[start:start + chunk]
+        for name, engine in engines.items():
+            t0 = time.perf_counter()
+            engine.add(start, part)
+            seconds[name] += time.perf_counter() - t0
         peak = max(peak, process.memory_info().rss)
-    es.indices.refresh(index="bench")
-    index_seconds = time.perf_counter() - started
-    es.indices.flush(index="bench")
-    peak = max(peak, process.memory_info().rss)
-    size = sum(f.stat().st_size for f in (workdir / "localnode").rglob("*") if f.is_file())
-    for q in queries[:50]:  # warm-up
-        es.search(index="bench", body={"query": {"multi_match": {"query": q, "fields": ["title", "description"]}}, "size": 10})
-    latencies = []
-    for q in queries:
+    for name, engine in engines.items():
         t0 = time.perf_counter()
-        es.search(index="bench", body={"query": {"multi_match": {"query": q, "fields": ["title", "description"]}}, "size": 10})
-        latencies.append((time.perf_counter() - t0) * 1000)
-    pinsearch.close(es)
-    return {"docs_per_s": len(docs) / index_seconds, "bytes_per_doc": size / len(docs),
-            "peak_rss_mb": peak / 2**20, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+        engine.commit()
+        seconds[name] += time.perf_counter() - t0
+    return {name: len(docs) / s for name, s in seconds.items()}, peak
 
 
-def bench_tantivy(docs: list[dict[str, str]], queries: list[str], workdir: Path) -> dict[str, float]:
-    import tantivy
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("title", stored=False, tokenizer_name="en_stem")
-    builder.add_text_field("description", stored=False, tokenizer_name="en_stem")
-    builder.add_text_field("id", stored=True)
-    schema = builder.build()
-    path = workdir / "tantivy"
-    path.mkdir()
-    index = tantivy.Index(schema, path=str(path))
-    writer = index.writer(heap_size=256_000_000, num_threads=1)
-    started = time.perf_counter()
-    for i, d in enumerate(docs):
-        writer.add_document(tantivy.Document(id=str(i), title=d["title"], description=d["description"]))
-    writer.commit()
-    index_seconds = time.perf_counter() - started
-    index.reload()
-    searcher = index.searcher()
-    latencies = []
-    for q in queries[:50]:
-        searcher.search(index.parse_query(q, ["title", "description"]), 10)
+def query_interleaved(searchers: dict[str, Callable[[str], Any]], queries: list[str], warmup: int = 50
+                      ) -> dict[str, dict[str, float]]:
+    """Each query runs on every engine back to back, so a busy moment costs them the same."""
+    for q in queries[:warmup]:
+        for search in searchers.values():
+            search(q)
+    latencies: dict[str, list[float]] = {name: [] for name in searchers}
     for q in queries:
-        t0 = time.perf_counter()
-        searcher.search(index.parse_query(q, ["title", "description"]), 10)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return {"docs_per_s": len(docs) / index_seconds, "p50_ms": percentile(latencies, 50),
-            "p99_ms": percentile(latencies, 99)}
+        for name, search in searchers.items():
+            t0 = time.perf_counter()
+            search(q)
+            latencies[name].append((time.perf_counter() - t0) * 1000)
+    return {name: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for name, v in latencies.items()}
 
 
-def bench_rank_bm25(docs: list[dict[str, str]], queries: list[str]) -> dict[str, float]:
+def rank_bm25_searcher(docs: list[dict[str, str]]) -> Callable[[str], Any]:
     from rank_bm25 import BM25Okapi
-    corpus = [(d["title"] + " " + d["description"]).split() for d in docs]
-    bm25 = BM25Okapi(corpus)
-    latencies = []
-    for q in queries[:100]:  # it is slow: 100 queries are enough for a median
-        t0 = time.perf_counter()
+    bm25 = BM25Okapi([(d["title"] + " " + d["description"]).split() for d in docs])
+
+    def search(q: str) -> Any:
         scores = bm25.get_scores(q.split())
-        np.argpartition(-scores, 10)[:10]
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
-
-
-def bench_localnode_subset(docs: list[dict[str, str]], queries: list[str], workdir: Path) -> dict[str, float]:
-    es = pinsearch.connect(f"embedded://{workdir / 'subset'}")
-    es.indices.create(index="s", body={"mappings": {"properties": {"text": {"type": "text"}}}})
-    helpers.bulk(es, ({"_index": "s", "_id": str(i), "_source": {"text": d["title"] + " " + d["description"]}}
-                      for i, d in enumerate(docs)), chunk_size=2000)
-    es.indices.refresh(index="s")
-    latencies = []
-    for q in queries[:100]:
-        t0 = time.perf_counter()
-        es.search(index="s", body={"query": {"match": {"text": q}}, "size": 10})
-        latencies.append((time.perf_counter() - t0) * 1000)
-    pinsearch.close(es)
-    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+        return np.argpartition(-scores, 10)[:10]
+    return search
 
 
 def main() -> None:
@@ -170,12 +189,23 @@ def main() -> None:
     queries = make_queries(args.queries, args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="pinsearch-bench-"))
     try:
-        results = {"docs": args.docs, "queries": args.queries, "cpu_count": os.cpu_count()}
-        results["localnode"] = bench_localnode(docs, queries, workdir)
-        results["tantivy"] = bench_tantivy(docs, queries, workdir)
+        results: dict[str, Any] = {"docs": args.docs, "queries": args.queries, "cpu_count": os.cpu_count()}
+        local = LocalnodeEngine(workdir / "localnode", "bench", {"title": "english", "description": "english"})
+        reference = TantivyEngine(workdir / "tantivy")
+        rates, peak = index_interleaved({"localnode": local, "tantivy": reference}, docs, 2000, psutil.Process())
+        latency = query_interleaved({"localnode": local.search, "tantivy": reference.search}, queries)
+        results["localnode"] = {"docs_per_s": rates["localnode"], "peak_rss_mb": peak / 2**20, **latency["localnode"]}
+        results["tantivy"] = {"docs_per_s": rates["tantivy"], **latency["tantivy"]}
+        results["localnode"]["bytes_per_doc"] = local.close() / len(docs)
         subset = docs[:args.rank_bm25_docs]
-        results["rank_bm25_subset"] = bench_rank_bm25(subset, queries)
-        results["localnode_subset"] = bench_localnode_subset(subset, queries, workdir)
+        small = LocalnodeEngine(workdir / "subset", "s", {"text": "standard"})
+        for start in range(0, len(subset), 2000):
+            small.add(start, [{"text": d["title"] + " " + d["description"]} for d in subset[start:start + 2000]])
+        small.commit()
+        sub = query_interleaved({"localnode_subset": small.search, "rank_bm25_subset": rank_bm25_searcher(subset)},
+                                queries[:100], warmup=10)
+        small.close()
+        results.update(sub)
         results["ratios"] = {
             "localnode_p50_over_tantivy_p50": results["localnode"]["p50_ms"] / results["tantivy"]["p50_ms"],
             "rank_bm25_p50_over_localnode_p50_subset":

@@ -78,8 +78,27 @@ def avg_field_length(sum_total_term_freq: int, doc_count: int) -> np.float32:
 
 
 def inverse_norm_cache(avgdl: np.float32) -> np.ndarray:
-    """Per-norm-byte ``1 / (k1 * ((1 - b) + b * dl / avgdl))``, precomputed as Lucene does."""
-    dl = LENGTH_TABLE.astype(np.float32)
+    """Per-norm-byte ``1 / (k1 * ((1 - b) + b * dl / avgdl))``, precomputed as Lucene does.
+
+    Memoised by avgdl: every term weight of a field shares one table (read-only), and building
+    it per term was a visible share of the cost of queries with many clauses (LTR feature sets)."""
+    key = float(np.float32(avgdl))
+    table = _INV_NORMS.get(key)
+    if table is None:
+        table = _inverse_norms(np.float32(avgdl))
+        table.flags.writeable = False
+        if len(_INV_NORMS) > 4096:
+            _INV_NORMS.clear()
+        _INV_NORMS[key] = table
+    return table
+
+
+_INV_NORMS: dict[float, np.ndarray] = {}
+_FLOAT32_LENGTHS = LENGTH_TABLE.astype(np.float32)
+
+
+def _inverse_norms(avgdl: np.float32) -> np.ndarray:
+    dl = _FLOAT32_LENGTHS
     one_minus_b = np.float32(np.float32(1.0) - B)
     inner = (one_minus_b + (B * dl) / avgdl).astype(np.float32)
     return (np.float32(1.0) / (K1 * inner).astype(np.float32)).astype(np.float32)
