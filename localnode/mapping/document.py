@@ -151,6 +151,10 @@ class DocumentParser:
                             f"object mapping for [{path}] tried to parse field [{key}] as object, but found a concrete value")
 
     def _parse_field(self, mapper: FieldMapper, value: Any, parsed: ParsedDocument, doc_id: str) -> None:
+        if type(value) is str and mapper.type == TEXT and not mapper.multi_fields:  # the common case, short
+            if mapper.indexed:
+                parsed.texts.setdefault(mapper.path, []).append(value)
+            return
         if mapper.type == RANK_FEATURES:
             _parse_rank_features(mapper, value, parsed)
             return
