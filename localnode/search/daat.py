@@ -21,6 +21,8 @@ import numpy as np
 from numba import njit
 
 OP_LEAF, OP_SUM, OP_MAX = 0, 1, 2
+SEED_POSTINGS = 4096     # documents scored by the seeding pass before the main pass
+_NO_DOC = 2147483647
 _SAFETY = 1.0 + 1e-6   # bounds are rounded up past the float32 cast of double sums
 
 
@@ -161,38 +163,35 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
         total += leaf_end[j] - leaf_start[j]
     docs = np.empty(total, dtype=np.int32)
     freqs = np.empty(total, dtype=np.int32)
-    norms = np.empty(total, dtype=np.uint8)
     start = np.empty(n_leaves, dtype=np.int64)
     end = np.empty(n_leaves, dtype=np.int64)
     at = 0
     for j in range(n_leaves):
         f = leaf_field[j]
-        source_docs = field_docs[f]
-        source_freqs = field_freqs[f]
-        source_norms = field_norms[f]
+        length = leaf_end[j] - leaf_start[j]
+        docs[at:at + length] = field_docs[f][leaf_start[j]:leaf_end[j]]
+        freqs[at:at + length] = field_freqs[f][leaf_start[j]:leaf_end[j]]
         start[j] = at
-        for p in range(leaf_start[j], leaf_end[j]):
-            d = source_docs[p]
-            docs[at] = d
-            freqs[at] = source_freqs[p]
-            norms[at] = source_norms[d]
-            at += 1
+        at += length
         end[j] = at
     if n_leaves > 1:
-        heap_size = _pass(docs, freqs, norms, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
-                          has_deletions, base, k, heap_scores, heap_docs, heap_size, order, n_leaves - 1)
-    return _pass(docs, freqs, norms, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
-                 has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1)
+        heap_size = _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops,
+                          args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
+                          n_leaves - 1, max(SEED_POSTINGS, 64 * k))
+    return _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties,
+                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1)
 
 
 @njit(cache=True, nogil=True)
-def _pass(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
+def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: ignore[type-arg]
+          leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
           leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
           live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
           heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
-          fixed_split: int) -> int:
-    """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``."""
+          fixed_split: int, limit: int) -> int:
+    """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``
+    and ``limit >= 0`` stops after that many candidate documents (the seeding pass)."""
     n_leaves = len(leaf_start)
     pos = leaf_start.copy()
     values = np.zeros(n_leaves, dtype=np.float64)
@@ -200,67 +199,93 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, leaf_start: np
     stack_v = np.zeros(len(ops) + 1, dtype=np.float64)
     stack_m = np.zeros(len(ops) + 1, dtype=np.bool_)
     essential_from = max(fixed_split, 0)   # order[:essential_from] are non-essential
-
-    theta = -np.inf
-    if heap_size >= k:
-        theta = float(heap_scores[0])
+    theta = float(heap_scores[0]) if heap_size >= k else -np.inf
     split_theta = -np.inf
+    # With a single essential clause the bound of a document is a monotone function of that
+    # clause's score alone: below ``needed`` it cannot beat the k-th score (no tree evaluation).
+    needed = -np.inf
+    visited = 0
     while True:
-        # Grow the non-essential prefix while its clauses alone cannot beat the k-th score.
-        if fixed_split < 0 and heap_size >= k and theta > split_theta:
+        if heap_size >= k and theta > split_theta:
             split_theta = theta
-            while essential_from < n_leaves:
-                for j in range(n_leaves):
-                    values[j] = 0.0
-                    matched[j] = False
-                for j in range(essential_from + 1):
-                    values[order[j]] = leaf_ub[order[j]]
-                    matched[order[j]] = True
+            if fixed_split < 0:  # grow the non-essential prefix while it alone cannot beat theta
+                while essential_from < n_leaves:
+                    for j in range(n_leaves):
+                        values[j] = 0.0
+                        matched[j] = False
+                    for j in range(essential_from + 1):
+                        values[order[j]] = leaf_ub[order[j]]
+                        matched[order[j]] = True
+                    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+                    if bound * _SAFETY <= theta:
+                        essential_from += 1
+                    else:
+                        break
+            needed = -np.inf
+            if essential_from == n_leaves - 1:
+                needed = _score_needed(order[essential_from], order, essential_from, leaf_ub, ops, args, ties,
+                                       values, matched, stack_v, stack_m, theta)
+        if essential_from >= n_leaves or (limit >= 0 and visited >= limit):
+            break
+        doc = _NO_DOC
+        for j in range(essential_from, n_leaves):
+            leaf = order[j]
+            if pos[leaf] < leaf_end[leaf] and docs[pos[leaf]] < doc:
+                doc = docs[pos[leaf]]
+        if doc == _NO_DOC:
+            break
+        visited += 1
+        if essential_from == n_leaves - 1:  # one essential clause: the fast path
+            leaf = order[essential_from]
+            p = pos[leaf]
+            pos[leaf] = p + 1
+            if has_deletions and not live[doc]:
+                continue
+            own = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]], freqs[p])
+            if own <= needed:
+                continue
+            for j in range(n_leaves):
+                values[j] = 0.0
+                matched[j] = False
+            values[leaf] = own
+            matched[leaf] = True
+        else:
+            for j in range(n_leaves):
+                values[j] = 0.0
+                matched[j] = False
+            for j in range(essential_from, n_leaves):
+                leaf = order[j]
+                p = pos[leaf]
+                if p < leaf_end[leaf] and docs[p] == doc:
+                    values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
+                                               freqs[p])
+                    matched[leaf] = True
+                    pos[leaf] = p + 1
+            if has_deletions and not live[doc]:
+                continue
+        # Non-essential clauses: looked up best first, each at its maximum until looked up; the
+        # document is dropped as soon as its bound cannot beat theta (Lucene's MaxScore order).
+        for j in range(essential_from):
+            values[order[j]] = leaf_ub[order[j]]
+            matched[order[j]] = True
+        competitive = True
+        for j in range(essential_from - 1, -1, -1):
+            if heap_size >= k:
                 bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
                 if bound * _SAFETY <= theta:
-                    essential_from += 1
-                else:
+                    competitive = False
                     break
-        if essential_from >= n_leaves:
-            break
-        doc = np.iinfo(np.int32).max
-        for j in range(essential_from, n_leaves):
-            leaf = order[j]
-            if pos[leaf] < leaf_end[leaf]:
-                d = docs[pos[leaf]]
-                if d < doc:
-                    doc = d
-        if doc == np.iinfo(np.int32).max:
-            break
-        for j in range(n_leaves):
-            values[j] = 0.0
-            matched[j] = False
-        for j in range(essential_from, n_leaves):
-            leaf = order[j]
-            p = pos[leaf]
-            if p < leaf_end[leaf] and docs[p] == doc:
-                values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, norms[p]], freqs[p])
-                matched[leaf] = True
-                pos[leaf] = p + 1
-        if has_deletions and not live[doc]:
-            continue
-        if heap_size >= k and essential_from > 0:
-            for j in range(essential_from):
-                values[order[j]] = leaf_ub[order[j]]
-                matched[order[j]] = True
-            bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
-            if bound * _SAFETY <= theta:
-                continue
-            for j in range(essential_from):
-                values[order[j]] = 0.0
-                matched[order[j]] = False
-        for j in range(essential_from):
             leaf = order[j]
             p = _advance(docs, pos[leaf], leaf_end[leaf], doc)
             pos[leaf] = p
             if p < leaf_end[leaf] and docs[p] == doc:
-                values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, norms[p]], freqs[p])
-                matched[leaf] = True
+                values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
+                                           freqs[p])
+            else:
+                values[leaf] = 0.0
+                matched[leaf] = False
+        if not competitive:
+            continue
         score, hit = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, True)
         if not hit:
             continue
@@ -268,6 +293,40 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, leaf_start: np
         if heap_size >= k:
             theta = float(heap_scores[0])
     return heap_size
+
+
+@njit(cache=True, nogil=True)
+def _score_needed(leaf: int, order: np.ndarray, essential_from: int, leaf_ub: np.ndarray, ops: np.ndarray,
+                  args: np.ndarray, ties: np.ndarray, values: np.ndarray, matched: np.ndarray,
+                  stack_v: np.ndarray, stack_m: np.ndarray, theta: float) -> float:
+    """The largest score of the one essential clause at which a document still cannot beat theta
+    (the others at their maximum); found by bisection, since the bound grows with that score."""
+    for j in range(len(values)):
+        values[j] = 0.0
+        matched[j] = False
+    for j in range(essential_from):
+        values[order[j]] = leaf_ub[order[j]]
+        matched[order[j]] = True
+    matched[leaf] = True
+    lo = 0.0
+    values[leaf] = lo
+    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+    if bound * _SAFETY > theta:
+        return -np.inf        # even a zero score may compete: score every document
+    hi = leaf_ub[leaf]
+    values[leaf] = hi
+    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+    if bound * _SAFETY <= theta:
+        return hi
+    for _ in range(40):       # invariant: bound(lo) <= theta < bound(hi)
+        mid = (lo + hi) / 2
+        values[leaf] = mid
+        bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+        if bound * _SAFETY <= theta:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True, nogil=True)
