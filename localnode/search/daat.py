@@ -147,8 +147,12 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
                      leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
                      ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
                      live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
-                     heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int) -> int:
+                     heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int,
+                     prune: bool, counts: np.ndarray) -> int:
     """Collect one segment into the heap (shared across segments); returns the heap's size.
+
+    ``prune=False`` visits every matching document and adds the number of live matches to
+    ``counts[0]`` (an exact hit count); with pruning, skipped documents are not counted.
 
     Documents are visited in doc id order, so the k-th score starts low; a first pass over only
     the clause with the best maximum score (usually the rarest term; the others looked up) fills
@@ -174,12 +178,12 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
         start[j] = at
         at += length
         end[j] = at
-    if n_leaves > 1:
+    if n_leaves > 1 and prune:
         heap_size = _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops,
                           args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
-                          n_leaves - 1, max(SEED_POSTINGS, 64 * k))
+                          n_leaves - 1, max(SEED_POSTINGS, 64 * k), True, counts)
     return _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties,
-                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1)
+                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1, prune, counts)
 
 
 @njit(cache=True, nogil=True)
@@ -189,7 +193,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
           live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
           heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
-          fixed_split: int, limit: int) -> int:
+          fixed_split: int, limit: int, prune: bool, counts: np.ndarray) -> int:
     """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``
     and ``limit >= 0`` stops after that many candidate documents (the seeding pass)."""
     n_leaves = len(leaf_start)
@@ -206,7 +210,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
     needed = -np.inf
     visited = 0
     while True:
-        if heap_size >= k and theta > split_theta:
+        if prune and heap_size >= k and theta > split_theta:
             split_theta = theta
             if fixed_split < 0:  # grow the non-essential prefix while it alone cannot beat theta
                 while essential_from < n_leaves:
@@ -289,6 +293,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
         score, hit = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, True)
         if not hit:
             continue
+        counts[0] += 1
         heap_size = _push(heap_scores, heap_docs, heap_size, k, np.float32(score), base + doc)
         if heap_size >= k:
             theta = float(heap_scores[0])

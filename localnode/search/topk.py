@@ -10,8 +10,8 @@ everything, ties included (a document is skipped only when its bound cannot beat
 
 The total hit count is what pruning gives up: it is only taken when the request's
 ``track_total_hits`` threshold is already exceeded by one clause's live postings (every document
-of a leaf matches the query), so the response can truthfully say ``gte``; otherwise the
-exhaustive path runs, which is cheap exactly then.
+of a leaf matches the query), so the response can truthfully say ``gte``; otherwise the same
+kernel visits every match without skipping and counts them exactly.
 """
 
 from __future__ import annotations
@@ -112,10 +112,10 @@ class _Heap:
 
 def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: int | bool
                  ) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(global docs, float32 scores, hit count lower bound) of the k best, or None when pruning
-    does not apply (a clause without bounds, an exact count requested, or too few matches to
-    prove the count threshold)."""
-    if k <= 0 or track_total_hits is True:
+    """(global docs, float32 scores, hit count) of the k best, or None when the query is not a
+    disjunction of BM25 terms. The count is exact unless pruning ran, when it is a lower bound
+    above the ``track_total_hits`` threshold."""
+    if k <= 0:
         return None
     contexts = list(searcher.segment_contexts())
     trees = []
@@ -126,13 +126,15 @@ def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: i
         trees.append(tree)
     count_lower_bound = sum(max((_live_count(ctx, leaf) for leaf in leaves(tree)), default=0)
                             for ctx, tree in zip(contexts, trees))
-    if track_total_hits is not False and count_lower_bound <= int(track_total_hits):
-        return None
+    # Prune only when the count threshold is provably passed; otherwise visit every match (same
+    # kernel, no skipping) and count them exactly.
+    prune = track_total_hits is not True and (track_total_hits is False or count_lower_bound > int(track_total_hits))
     heap = _Heap(k)
+    counts = np.zeros(1, dtype=np.int64)
     for ctx, tree in zip(contexts, trees):
-        _collect_segment(ctx, tree, heap)
+        _collect_segment(ctx, tree, heap, prune, counts)
     docs, scores = heap.ranked()
-    return docs, scores, count_lower_bound
+    return docs, scores, count_lower_bound if prune else int(counts[0])
 
 
 def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
@@ -142,7 +144,7 @@ def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
     return int(np.count_nonzero(ctx.live[docs]))
 
 
-def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
+def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: bool, counts: np.ndarray) -> None:
     found: list[Leaf] = []
     ops, args, ties = compile_tree(tree, found)
     found_nonempty = [leaf for leaf in found if leaf.doc_freq]
@@ -171,4 +173,4 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
         np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),
         np.array([leaf.upper_bound for leaf in found], dtype=np.float64),
         ops, args, ties, live, ctx.live is not None, np.int64(ctx.base), heap.k,
-        heap.scores, heap.docs, heap.size)
+        heap.scores, heap.docs, heap.size, prune, counts)

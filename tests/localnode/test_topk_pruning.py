@@ -107,3 +107,28 @@ def test_queries_outside_the_pruning_shapes_still_answer(pruning_index: Any) -> 
     a = pruning_index.search(index="p", body={**body, "track_total_hits": False})
     b = pruning_index.search(index="p", body={**body, "track_total_hits": True})
     assert _hits(a) == _hits(b) and len(_hits(a)) == 10
+
+
+def test_kernel_scores_equal_the_vectorised_path(pruning_index: Any) -> None:
+    """The compiled kernel (pruning or not) against the numpy evaluation of the same weight."""
+    import numpy as np
+
+    from localnode.search.execute import collect_matches, parse_for_index, top_by_score
+    from localnode.search.query import Searcher
+    from localnode.search.topk import pruned_top_k
+    index = pruning_index.transport.get_connection().node.indices["p"]
+    searcher = Searcher(index, index.reader)
+    for query in _queries():
+        weight = parse_for_index(index, {"query": query}).weight(searcher)
+        docs, scores = collect_matches(searcher, weight)
+        expected_docs, expected_scores = top_by_score(docs, scores, 40)
+        for track in (True, False, 10):
+            found = pruned_top_k(searcher, weight, 40, track)
+            assert found is not None, query
+            got_docs, got_scores, total = found
+            assert got_docs.tolist() == expected_docs.tolist(), (query, track)
+            assert np.array_equal(got_scores, expected_scores), (query, track)
+            if track is True:
+                assert total == len(docs)
+            elif track == 10 and total <= 10:
+                assert total == len(docs)
