@@ -119,22 +119,21 @@ class Pin2Interest:
         fold_of = np.zeros(len(tr), dtype=np.int64)
         splits = list(folds.split(tr)) if len(tr) > 1 else [(np.array([0]), np.array([0]))]
         profiles = []
+        # candidates need board support from the whole batch; profiles add their top interests
+        extra: list[dict[int, float]] = [{} for _ in items]
+        proba_rows: dict[int, np.ndarray] = {}
         for k, (fit_rows, out_rows) in enumerate(splits):
             fold_of[out_rows] = k
             pm = ProfileModel(alpha=self.profile_alpha, seed=self.seed).fit(
                 item_tfidf[tr[fit_rows]], [positives[r] for r in fit_rows], item_w2v[tr[fit_rows]])
             profiles.append(pm)
-        # candidates need board support from the whole batch; profiles add their top interests
-        extra: list[dict[int, float]] = [{} for _ in items]
-        proba_rows: dict[int, np.ndarray] = {}
-        for k, pm in enumerate(profiles):
             rows = tr[fold_of == k]
-            if not len(rows):
-                continue
-            P = pm.predict_proba(item_tfidf[rows])
-            for r, i in enumerate(rows):
-                proba_rows[int(i)] = P[r]
-                extra[i] = self._profile_extra(pm, P[r])
+            if len(rows):
+                P = pm.predict_proba(item_tfidf[rows])
+                for r, i in enumerate(rows):
+                    proba_rows[int(i)] = P[r]
+                    extra[i] = self._profile_extra(pm, P[r])
+            pm.model_ = None  # its scores are taken; the features below use only the centroids
         say("candidates")
         cands, lexical, support = self.generator_.generate(items, extra)
         Xs, ys = [], []

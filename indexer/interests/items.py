@@ -58,6 +58,8 @@ def item_from_pin(pin: object, board_names: Mapping[str, str]) -> InterestItem:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # fast path, same result: NFKD leaves ASCII alone and it has no combining marks
+        return text.casefold()
     text = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in text if not unicodedata.combining(c))
 

@@ -159,3 +159,24 @@ def test_rank_features_and_targeting_filter_in_engine(client) -> None:
     assert only_l1 == {"bool": {"filter": [{"terms": {"interest_ids": ["210"]}}]}}
     hits = {h["_id"] for h in client.search(index="t", body={"query": interest_targeting_filter([])})["hits"]["hits"]}
     assert hits == set()
+
+
+@pytest.mark.parametrize("shape", [(300, 2000), (400, 150)])  # kernel (dual) form and primal form
+def test_multi_target_cg_ridge_matches_sklearn_sparse_cg(shape) -> None:
+    import scipy.sparse as sp
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import normalize
+
+    from indexer.interests.features import MultiTargetRidgeCG
+    rng = np.random.default_rng(0)
+    n, d = shape
+    X = sp.random(n, d, density=0.02, format="csr", dtype=np.float32, random_state=1)
+    X = normalize(X + sp.random(n, d, density=0.002, format="csr", dtype=np.float32, random_state=2))
+    Y = (rng.random((n, 25)) < 0.05).astype(np.float32)
+    Y[:, 3] = 0.0  # a target without positives: zero coefficients
+    ref = Ridge(alpha=1.0, solver="sparse_cg", fit_intercept=False).fit(X, Y)
+    ours = MultiTargetRidgeCG(alpha=1.0).fit(X, Y)
+    assert ours.coef_.shape == ref.coef_.shape and ours.coef_.dtype == np.float32
+    assert np.abs(ours.coef_ - ref.coef_).max() < 1e-3 * max(1.0, np.abs(ref.coef_).max())
+    assert np.allclose(ours.predict(X), ref.predict(X), atol=1e-3)
+    assert not ours.coef_[3].any()
