@@ -30,6 +30,9 @@ class ReindexError(RuntimeError):
 
 @dataclass(slots=True)
 class ReindexReport:
+    """``stage_seconds``: prepare, read, documents (building them), bulk (sending them: client and
+    engine), verify (refresh, count, smoke queries), provenance, swap."""
+
     alias: str
     index: str
     version: int
@@ -104,7 +107,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
 
     t0 = time.perf_counter()
     signal_fn = signals or (lambda pin: PinSignals())
-    actions = _actions(index, pins, boards, moment, signal_fn)
+    built = [0.0]  # seconds spent building documents, inside the bulk loop
+    actions = _actions(index, pins, boards, moment, signal_fn, built)
     indexed = 0
     with _progress(progress, len(pins), f"indexing {index}") as advance:
         for ok, item in helpers.streaming_bulk(client, actions, chunk_size=chunk_size, raise_on_error=False,
@@ -114,14 +118,17 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
             else:
                 report.bulk_errors.append(item)
             advance(1)
-    timings["index"] = time.perf_counter() - t0
+    timings["documents"] = built[0]
+    timings["bulk"] = time.perf_counter() - t0 - built[0]
 
     t0 = time.perf_counter()
     client.indices.refresh(index=index)
     _verify(client, index, indexed, pins)
     timings["verify"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
     _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects)
+    timings["provenance"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     actions_body: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in sorted(live)]
@@ -181,9 +188,12 @@ def _version(name: str) -> int:
 
 
 def _actions(index: str, pins: list[Pin], boards: dict[str, Board], now: datetime,
-             signals: SignalProvider) -> Iterator[dict[str, Any]]:
+             signals: SignalProvider, built: list[float]) -> Iterator[dict[str, Any]]:
     for pin in pins:
-        yield {"_index": index, "_id": pin.id, "_source": pin_document(pin, boards, now, signals(pin))}
+        t0 = time.perf_counter()
+        doc = pin_document(pin, boards, now, signals(pin))
+        built[0] += time.perf_counter() - t0
+        yield {"_index": index, "_id": pin.id, "_source": doc}
 
 
 def _corpus_now(pins: list[Pin]) -> datetime:

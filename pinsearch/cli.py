@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pinsearch.client import DEFAULT_CLUSTER
 
@@ -66,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", type=Path, nargs="?")
     p.add_argument("--rollback", action="store_true", help="point the alias back to the previous version")
     p.add_argument("--incremental", action="store_true",
-                   help="apply only new, changed and deleted pins to the live index (content hashes)")
+                   help="apply only new, changed and deleted pins to the live index (content hashes); "
+                        "annotations, interests and cohesion of new or changed pins come from the saved "
+                        "models (no retraining)")
+    p.add_argument("--full-signals", action="store_true",
+                   help="with --incremental: recompute every signal over the whole corpus and retrain "
+                        "its model, as a full reindex does")
     p.add_argument("--signals", default="all",
                    help="signals to compute: all, none, or a comma list of " + ", ".join(_signal_names()))
     p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
@@ -91,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo)
 
     import importlib
+
     from pinsearch.commands import COMMAND_MODULES
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub, common)
@@ -169,11 +176,13 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             from indexer.incremental import reindex_incremental
             incremental = reindex_incremental(client, args.corpus, alias=alias, signals=signal_set.for_pin)
             if _opt(args, "json", False):
-                _print_json(incremental.to_dict())
+                _print_json(incremental.to_dict() | {"signals": signal_set.summary()})
             elif not _opt(args, "quiet", False):
+                instant = ", ".join(f"{name} {counts['computed']}" for name, counts in signal_set.instant.items())
                 print(f"incremental reindex of [{alias}]: {incremental.added} added, {incremental.changed} changed, "
                       f"{incremental.signals_updated} signal updates, {incremental.deleted} deleted, "
-                      f"{incremental.unchanged} unchanged in {incremental.seconds:.1f}s")
+                      f"{incremental.unchanged} unchanged in {incremental.seconds:.1f}s"
+                      + (f"; instant signals (pins): {instant}" if instant else ""))
             return 0
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
                                 signals=signal_set.for_pin)
@@ -182,7 +191,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     finally:
         client.transport.close()
     if _opt(args, "json", False):
-        _print_json(report.to_dict())
+        _print_json(report.to_dict() | {"signals": signal_set.summary()})
     elif not _opt(args, "quiet", False):
         print(f"indexed {report.indexed} pins into [{report.index}], alias [{alias}] swapped "
               f"(previous: {report.previous_index or 'none'}); {len(report.bulk_errors)} bulk errors, "
@@ -204,8 +213,9 @@ def _compute_signals(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if unknown:
         raise CommandError(f"unknown signal(s) {unknown}; known: {', '.join(SIGNALS)}")
     quiet = _opt(args, "quiet", False) or _opt(args, "json", False)
+    incremental = bool(getattr(args, "incremental", False)) and not getattr(args, "full_signals", False)
     signal_set = compute_signals(args.corpus, args.cache, names, log=(lambda m: None) if quiet else
-                                 (lambda m: print(m, file=sys.stderr)))
+                                 (lambda m: print(m, file=sys.stderr)), incremental=incremental)
     for name, error in signal_set.errors.items():
         print(f"pinsearch reindex: warning: signal [{name}] skipped: {error}", file=sys.stderr)
     return signal_set

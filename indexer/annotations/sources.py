@@ -12,10 +12,11 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.corpus import Board, CorpusReader, Pin, ValidationOptions
+from indexer.corpus import Board, CorpusReader, Page, Pin, ValidationOptions
 from indexer.text import detect_language
 
 __all__ = ["SOURCES", "CorpusContext", "PinText", "page_title_description"]
@@ -23,9 +24,9 @@ __all__ = ["SOURCES", "CorpusContext", "PinText", "page_title_description"]
 SOURCES: tuple[str, ...] = ("title", "description", "board", "board_desc", "page_title",
                             "page_desc", "query", "image")
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _META = re.compile(r"<meta\s+[^>]*(?:name|property)\s*=\s*[\"'](?:description|og:description)"
-                   r"[\"'][^>]*content\s*=\s*[\"']([^\"']*)[\"']", re.I)
+                   r"[\"'][^>]*content\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE)
 _TITLE_SUFFIX = re.compile(r"\s+[|\-–]\s+[^|\-–]{1,60}$")
 
 
@@ -76,23 +77,23 @@ def pin_text(pin: Pin, *, boards: list[Board] | tuple[Board, ...] = (),
 class CorpusContext:
     """Boards, landing pages and clicked queries of a corpus, joined to pins by id/url."""
 
-    def __init__(self, corpus_dir: str | Path, *, pages: bool = True, queries: bool = True
-                 ) -> None:
+    def __init__(self, corpus_dir: str | Path, *, pages: bool = True, queries: bool = True,
+                 pins: list[Pin] | None = None, boards: dict[str, Board] | None = None,
+                 reader: CorpusReader | None = None) -> None:
+        """``pages=False`` skips the landing pages (``load_pages`` reads some later); ``pins`` and
+        ``boards`` reuse records already read from the same corpus by ``reader`` (which must not
+        read those files again: a reader accepts each id once)."""
         self.corpus_dir = Path(corpus_dir)
-        reader = CorpusReader(self.corpus_dir, options=ValidationOptions(progress=False))
+        reader = reader or CorpusReader(self.corpus_dir, options=ValidationOptions(progress=False))
         self.reader = reader
         self.boards: dict[str, Board] = {}
-        if (self.corpus_dir / "boards.jsonl").exists():
+        if boards is not None:
+            self.boards = boards
+        elif (self.corpus_dir / "boards.jsonl").exists():
             self.boards = {b.id: b for b in reader.boards()}
         self.pages: dict[str, tuple[str, str]] = {}
         if pages and (self.corpus_dir / "pages.jsonl").exists():
-            for page in reader.pages():
-                if page.path and 200 <= page.status < 300:
-                    try:
-                        raw = (self.corpus_dir / page.path).read_text("utf-8", errors="replace")
-                    except OSError:
-                        continue
-                    self.pages[page.url] = page_title_description(raw)
+            self.load_pages(reader.pages())
         self.queries: dict[str, list[str]] = defaultdict(list)
         self.query_counts: Counter[str] = Counter()
         if queries and (self.corpus_dir / "search_log.jsonl").exists():
@@ -106,6 +107,19 @@ class CorpusContext:
 
         self._declared: Counter[str] = Counter()
         self._pins: list[Pin] | None = None
+        if pins is not None:
+            self._pins = list(pins)
+            self._declared = Counter(p.lang for p in self._pins if p.lang)
+
+    def load_pages(self, pages: Iterable[Page]) -> None:
+        """Title and description of the given ``pages.jsonl`` rows' HTML (fetched, 2xx only)."""
+        for page in pages:
+            if page.path and 200 <= page.status < 300:
+                try:
+                    raw = (self.corpus_dir / page.path).read_text("utf-8", errors="replace")
+                except OSError:
+                    continue
+                self.pages[page.url] = page_title_description(raw)
 
     @property
     def languages(self) -> tuple[str, ...]:

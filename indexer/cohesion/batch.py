@@ -6,6 +6,10 @@ fitted on the corpus being scored, since they describe its vocabulary; the blend
 saved to ``model_dir`` when given). Pins without a link, or whose link has no fetched page, get
 ``unknown`` (default: the share of cohesive pages in the training labels): no evidence either way.
 
+With ``model_dir``, the fitted BM25 statistics and word space are saved next to the blender
+(``features.joblib``), so ``cohesion_for_pins`` can score new or changed pins later without refitting
+anything: the instant path of ``pinsearch reindex --incremental``.
+
 ``evaluate_cohesion`` uses a fixed split: with a sample output directory (``ground_truth/`` next to
 ``corpus/``) it trains on the corpus judgements and tests on the ground-truth pins that were not
 judged; without ground truth, judgements whose ``crc32(pin_id) % 10 < 3`` are the test set.
@@ -27,8 +31,12 @@ from indexer.cohesion.corpus_pages import CorpusPage, load_corpus_pages
 from indexer.cohesion.features import FEATURES, PairText, WordSpace, pair_features
 from indexer.cohesion.keywords import BM25Keywords
 from indexer.cohesion.text import tokens
+from indexer.corpus.records import Page, Pin
 
-__all__ = ["CohesionFeatures", "build_features", "cohesion_scores", "evaluate_cohesion"]
+__all__ = ["FEATURES_FILE", "CohesionFeatures", "build_features", "cohesion_for_pins", "cohesion_scores",
+           "evaluate_cohesion"]
+
+FEATURES_FILE = "features.joblib"   # {"bm25", "space", "prior"} beside the blender in model_dir
 
 
 @dataclass(slots=True)
@@ -40,6 +48,8 @@ class CohesionFeatures:
     n_pages: int
     extract_seconds: float
     feature_seconds: float
+    bm25: BM25Keywords | None = None
+    space: WordSpace | None = None
 
 
 def _page_tokens(cp: CorpusPage) -> list[str] | None:
@@ -62,8 +72,7 @@ def build_features(corpus_dir: str | Path, *, n_jobs: int = 1, seed: int = 0, pr
     pins = list(reader.pins())
     page_toks = {u: _page_tokens(cp) for u, cp in pages.items()}
     bm25 = BM25Keywords().fit(t for t in page_toks.values() if t)
-    onsite = {p.id: tokens(" ".join([p.title, p.description] + [boards.get(b, "") for b in p.board_ids]))
-              for p in pins}
+    onsite = {p.id: _onsite(p, boards) for p in pins}
     sentences: list[list[str]] = list(onsite.values())
     sentences += [tokens(" ".join(p.image_annotations)) for p in pins if p.image_annotations]
     for cp in pages.values():
@@ -71,6 +80,20 @@ def build_features(corpus_dir: str | Path, *, n_jobs: int = 1, seed: int = 0, pr
             sentences.append(tokens(cp.page.title))
             sentences.extend(tokens(line) for line in cp.page.text.split("\n"))
     space = WordSpace(seed=seed).fit(sentences)
+    ids, X = _pin_rows(pins, pages, onsite, page_toks, space, bm25, page_image_embeddings)
+    errors = {u: cp.error for u, cp in pages.items() if cp.error}
+    return CohesionFeatures(ids, X, [p.id for p in pins], errors, len(pages), t1 - t0,
+                            time.perf_counter() - t1, bm25, space)
+
+
+def _onsite(pin: Pin, boards: dict[str, str]) -> list[str]:
+    return tokens(" ".join([pin.title, pin.description] + [boards.get(b, "") for b in pin.board_ids]))
+
+
+def _pin_rows(pins: list[Pin], pages: dict[str, CorpusPage], onsite: dict[str, list[str]],
+              page_toks: dict[str, list[str] | None], space: WordSpace, bm25: BM25Keywords,
+              page_image_embeddings: dict[str, list[list[float]]] | None) -> tuple[list[str], np.ndarray]:
+    """Feature rows of the pins whose link has a page in ``pages`` (others are left out)."""
     rows, ids = [], []
     for p in pins:
         cp = pages.get(p.link) if p.link else None
@@ -86,10 +109,7 @@ def build_features(corpus_dir: str | Path, *, n_jobs: int = 1, seed: int = 0, pr
                         page_image_embeddings=(page_image_embeddings or {}).get(cp.url))
         rows.append(pair_features(pair, space, bm25))
         ids.append(p.id)
-    X = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
-    errors = {u: cp.error for u, cp in pages.items() if cp.error}
-    return CohesionFeatures(ids, X, [p.id for p in pins], errors, len(pages), t1 - t0,
-                            time.perf_counter() - t1)
+    return ids, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
 def _labels(path: Path) -> dict[str, int]:
@@ -134,10 +154,41 @@ def cohesion_scores(corpus_dir: str | Path, model_dir: str | Path | None = None,
                          features=FEATURES)
     prior = unknown if unknown is not None else (sum(labels.values()) / len(labels) if labels else 0.5)
     prior = min(1.0, max(blender.floor, prior))
+    if model_dir:
+        import joblib
+
+        joblib.dump({"bm25": feats.bm25, "space": feats.space, "prior": prior}, Path(model_dir) / FEATURES_FILE)
     scores = {pid: prior for pid in feats.all_pin_ids}
     if feats.pin_ids:
         p = blender.predict_proba(feats.X)[:, 1]
         scores.update({pid: float(v) for pid, v in zip(feats.pin_ids, p)})
+    return scores
+
+
+def cohesion_for_pins(corpus_dir: str | Path, model_dir: str | Path, pins: list[Pin],
+                      boards: dict[str, str], pages: dict[str, Page]) -> dict[str, float]:
+    """``pin_id -> cohesion`` for some pins with the saved blender, BM25 statistics and word space
+    (``cohesion_scores(..., model_dir=...)`` saves them): only these pins' pages are extracted, nothing
+    is refitted. ``boards`` maps board id -> name, ``pages`` url -> ``pages.jsonl`` row."""
+    import joblib
+
+    from indexer.cohesion.corpus_pages import extract_pages
+
+    model_dir = Path(model_dir)
+    path = model_dir / FEATURES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no saved cohesion features; run a full reindex (or "
+                                "cohesion_scores(corpus, model_dir=...)) to train them")
+    saved = joblib.load(path)
+    blender = CohesionBlender.load(model_dir)
+    rows = {pg.url: (pg.url, pg.status, pg.path) for p in pins if p.link and (pg := pages.get(p.link))}
+    extracted = extract_pages(corpus_dir, list(rows.values()))
+    page_toks = {u: _page_tokens(cp) for u, cp in extracted.items()}
+    onsite = {p.id: _onsite(p, boards) for p in pins}
+    ids, X = _pin_rows(pins, extracted, onsite, page_toks, saved["space"], saved["bm25"], None)
+    scores = {p.id: float(saved["prior"]) for p in pins}
+    if ids:
+        scores.update(zip(ids, map(float, blender.predict_proba(X)[:, 1])))
     return scores
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from indexer.pages.extract import ExtractedPage, extract_page
 from indexer.pages.safety import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, PageError
 
-__all__ = ["CorpusPage", "load_corpus_pages"]
+__all__ = ["CorpusPage", "extract_pages", "load_corpus_pages"]
 
 
 @dataclass(slots=True)
@@ -87,3 +87,9 @@ def load_corpus_pages(corpus_dir: str | Path, *, n_jobs: int = 1, chunk_size: in
         if bar:
             bar.stop()
     return out
+
+
+def extract_pages(corpus_dir: str | Path, rows: list[tuple[str, int, str | None]], *,
+                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, CorpusPage]:
+    """``url -> CorpusPage`` for some ``(url, status, path)`` rows of ``pages.jsonl`` (in this process)."""
+    return {cp.url: cp for cp in _extract_chunk(str(corpus_dir), rows, max_bytes, timeout)}

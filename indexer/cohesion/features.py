@@ -74,6 +74,12 @@ class WordSpace:
         self.kv_ = self.model_.wv
         return self
 
+    def __getstate__(self) -> dict:
+        """Pickled without the training state: ``mean`` only needs the word vectors."""
+        state = dict(self.__dict__)
+        state.pop("model_", None)
+        return state
+
     def mean(self, words: Mapping[str, float] | Sequence[str]) -> np.ndarray | None:
         """Weighted mean of word vectors (uniform weights for a sequence), unit length, or None."""
         items = words.items() if isinstance(words, Mapping) else ((w, 1.0) for w in words)

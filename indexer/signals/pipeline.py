@@ -4,6 +4,13 @@ Each signal is a batch function over the corpus directory returning ``pin id -> 
 key is the signal's name and version plus a fingerprint of exactly the corpus files it reads, so
 editing ``sessions.jsonl`` recomputes Pin2Vec but not annotations. Results are stored with joblib
 under ``<cache_dir>/<signal>/<key>.joblib``.
+
+``incremental=True`` (``pinsearch reindex --incremental``) lets the signals that have an instant path
+(annotations, interests, cohesion: ``indexer/signals/instant.py``) skip retraining when their inputs
+changed: the previous values are kept for pins whose own inputs did not change (a per-pin key stored
+beside the values as ``<key>.pins.joblib``), new and changed pins are scored with the saved model, and
+pins gone from the corpus are dropped. The result is cached as ``<key>.instant.joblib``, which only
+incremental runs read: a full reindex recomputes (and retrains) in batch.
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import joblib
 
@@ -43,6 +51,7 @@ class SignalSet:
     seconds: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    instant: dict[str, dict[str, int]] = field(default_factory=dict)  # signal -> {"computed", "kept", "dropped"}
 
     def for_pin(self, pin: Pin) -> PinSignals:
         return PinSignals(
@@ -54,7 +63,9 @@ class SignalSet:
 
     def summary(self) -> dict[str, Any]:
         return {name: {"pins": len(values), "seconds": round(self.seconds.get(name, 0.0), 2),
-                       "cached": self.cached.get(name, False)} for name, values in self.values.items()} | {
+                       "cached": self.cached.get(name, False)}
+                | ({"instant": self.instant[name]} if name in self.instant else {})
+                for name, values in self.values.items()} | {
             name: {"error": error} for name, error in self.errors.items()}
 
 
@@ -78,56 +89,131 @@ def fingerprint(corpus_dir: Path, inputs: tuple[str, ...]) -> str:
 
 
 def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names: list[str] | None = None,
-                    *, log: Callable[[str], None] = lambda message: None, strict: bool = False) -> SignalSet:
+                    *, log: Callable[[str], None] = lambda message: None, strict: bool = False,
+                    incremental: bool = False) -> SignalSet:
     """Run the named signals (default: all registered) over a corpus.
 
     A signal that fails is reported in ``errors`` and left out (the index is still built, without it)
-    unless ``strict``.
+    unless ``strict``. ``incremental`` allows the instant path (module docstring) where it applies.
     """
+    from indexer.signals.instant import INSTANT, CorpusState
+
     corpus_dir = Path(corpus_dir)
+    state = CorpusState(corpus_dir)  # read lazily, once, by the signals that need it
     result = SignalSet()
     for name in names or list(SIGNALS):
         spec = SIGNALS[name]
         key = f"v{spec.version}-{fingerprint(corpus_dir, spec.inputs)}"
-        cache_file = Path(cache_dir) / name / f"{key}.joblib" if cache_dir is not None else None
+        folder = Path(cache_dir) / name if cache_dir is not None else None
+        cache_file = folder / f"{key}.joblib" if folder is not None else None
+        instant = INSTANT.get(name) if spec.trains_model else None
         started = time.perf_counter()
         if cache_file is not None and cache_file.exists():
             result.values[name] = joblib.load(cache_file)
             result.cached[name] = True
+        elif incremental and instant is not None and folder is not None and (folder / f"{key}.instant.joblib").exists():
+            result.values[name] = joblib.load(folder / f"{key}.instant.joblib")
+            result.cached[name] = True
         else:
-            module_name, _, function_name = spec.function.partition(":")
             try:
-                function = getattr(importlib.import_module(module_name), function_name)
-                log(f"computing signal [{name}]")
-                if spec.trains_model and cache_dir is not None:
-                    target = model_dir(cache_dir, name)
-                    if target.exists():
-                        import shutil
-                        shutil.rmtree(target)  # inputs changed: retrain rather than reuse a stale model
-                    result.values[name] = function(corpus_dir, model_dir=target)
+                updated = None
+                if incremental and instant is not None and folder is not None:
+                    updated = _instant_update(name, instant, state, folder, model_dir(cache_dir, name), key, log)
+                if updated is not None:
+                    result.values[name], result.instant[name] = updated
                 else:
-                    result.values[name] = function(corpus_dir)
+                    result.values[name] = _batch(spec, corpus_dir, cache_dir, log)
             except Exception as exc:
                 if strict:
                     raise
                 result.errors[name] = f"{type(exc).__name__}: {exc}"
                 log(f"signal [{name}] failed: {result.errors[name]}")
                 continue
-            if cache_file is not None:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                for stale in cache_file.parent.glob("*.joblib"):
-                    stale.unlink()
-                joblib.dump(result.values[name], cache_file)
+            if cache_file is not None and name not in result.instant:
+                _store(folder, f"{key}.joblib", result.values[name],  # type: ignore[arg-type]
+                       _pin_state(instant, state, model_dir(cache_dir, name)) if instant is not None else None)
             result.cached[name] = False
         result.seconds[name] = time.perf_counter() - started
     return result
+
+
+def _batch(spec: SignalSpec, corpus_dir: Path, cache_dir: str | Path | None, log: Callable[[str], None]) -> Any:
+    module_name, _, function_name = spec.function.partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    log(f"computing signal [{spec.name}]")
+    if spec.trains_model and cache_dir is not None:
+        target = model_dir(cache_dir, spec.name)
+        if target.exists():
+            import shutil
+            shutil.rmtree(target)  # inputs changed: retrain rather than reuse a stale model
+        return function(corpus_dir, model_dir=target)
+    return function(corpus_dir)
+
+
+def _pin_state(instant: Any, state: Any, model: Path) -> dict[str, Any]:
+    from indexer.signals.instant import model_stamp
+    return {"keys": instant.pin_keys(state), "model": model_stamp(model)}
+
+
+def _store(folder: Path, filename: str, values: Any, pin_state: dict[str, Any] | None) -> None:
+    """Write one cache entry (values, and the per-pin keys of instant signals), then drop the older
+    ones. Each file is written beside its name and renamed, so a killed run never leaves half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {folder / filename}
+    if pin_state is not None:
+        written.add(folder / filename.replace(".joblib", ".pins.joblib"))
+        _dump(pin_state, folder / filename.replace(".joblib", ".pins.joblib"))
+    _dump(values, folder / filename)
+    for stale in folder.glob("*.joblib"):
+        if stale not in written:
+            stale.unlink()
+
+
+def _dump(value: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    joblib.dump(value, tmp)
+    tmp.replace(path)
+
+
+def _instant_update(name: str, instant: Any, state: Any, folder: Path, model: Path, key: str,
+                    log: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """The previous values with new and changed pins recomputed by the saved model, or None when
+    there is nothing to start from (no model, no per-pin keys, or a model retrained since)."""
+    from indexer.signals.instant import model_stamp
+
+    if not instant.ready(model):
+        return None
+    version = key.split("-", 1)[0]
+    previous = sorted(folder.glob(f"{version}-*.pins.joblib"))
+    if len(previous) != 1:
+        return None
+    pin_state = joblib.load(previous[0])
+    stamp = model_stamp(model)
+    if pin_state.get("model") != stamp:
+        return None
+    values_file = previous[0].with_name(previous[0].name.replace(".pins.joblib", ".joblib"))
+    if not values_file.exists():
+        return None
+    old_values: dict[str, Any] = joblib.load(values_file)
+    old_keys: dict[str, str] = pin_state["keys"]
+    keys = instant.pin_keys(state)
+    todo = [p for p in state.pins if old_keys.get(p.id) != keys[p.id]]
+    log(f"instant signal [{name}]: {len(todo)} new or changed pins, no retraining")
+    fresh = instant.compute(state, model, todo) if todo else {}
+    values = {p.id: fresh[p.id] if p.id in fresh else old_values[p.id] for p in state.pins
+              if p.id in fresh or p.id in old_values}
+    counts = {"computed": len(fresh), "kept": len(values) - len(fresh),
+              "dropped": len(set(old_values) - set(keys))}
+    _store(folder, f"{key}.instant.joblib", values, {"keys": keys, "model": stamp})
+    return values, counts
 
 
 # The signals pinsearch computes; each module's batch function returns pin id -> value.
 register(SignalSpec("cooccur", "indexer.signals.cooccurrence:cooccurrence_candidates", ("pins.jsonl", "boards.jsonl")))
 register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl")))
 register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl", "pages.jsonl",
-                                                                      "judgements/cohesion.jsonl")))
+                                                                      "judgements/cohesion.jsonl"),
+                   version=2, trains_model=True))
 register(SignalSpec("interests", "indexer.interests.classify:classify_corpus",
                     ("pins.jsonl", "boards.jsonl", "judgements/interests.jsonl"), trains_model=True))
 register(SignalSpec("annotations", "indexer.signals.annotation_signal:annotations_signal",
