@@ -84,8 +84,9 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         console.rule("6. search (first pass + LTR rescore)")
         examples = []
         for query in queries[:n_example_queries]:
-            hits = search_pins(client, query, k=5,
-                               rescore=search_rescore(client, query, signals=query_signals(query)))
+            signals = query_signals(query)
+            hits = search_pins(client, query, k=5, signals=signals,
+                               rescore=search_rescore(client, query, signals=signals))
             examples.append({"query": query, "hits": [h.to_dict() for h in hits]})
             if not (quiet or as_json):
                 from pinsearch.cli import _print_hits
@@ -108,7 +109,7 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         console.rule("8. evaluation against the sample's ground truth")
         scores = []
         for query in queries[:n_eval_queries]:
-            ranked = [h.pin_id for h in search_pins(client, query, k=10)]
+            ranked = [h.pin_id for h in search_pins(client, query, k=10, signals=query_signals(query))]
             scores.append(ndcg_at_k(ranked, truth[query], 10))
         evaluation = {"pinsearch_first_pass": {"ndcg@10": round(sum(scores) / max(len(scores), 1), 4),
                                                "queries": len(scores)},

@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from pinsearch.commands.common import fail, option
@@ -31,6 +32,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--max-body-mb", type=float, default=100.0, help="request size limit in MiB (413 above)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before a 504")
     p.add_argument("--workers", type=int, default=16, help="engine requests in flight at once")
+    p.add_argument("--cache", default=None,
+                   help="the signal cache `pinsearch reindex` wrote (default ./.pinsearch-cache when it exists; "
+                        "the demo's is ./pinsearch-demo/cache): its models give the page's searches the query "
+                        "annotations and interests the LTR model was trained with")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -45,6 +50,16 @@ def data_path_for(args: argparse.Namespace) -> str:
     return cluster[len("embedded://"):]
 
 
+def cache_dir_for(args: argparse.Namespace) -> str | None:
+    """``--cache``, else ``./.pinsearch-cache`` if present (reindex's default), else none (BM25-only first pass)."""
+    cache = getattr(args, "cache", None)
+    if cache is not None:
+        if not Path(cache).is_dir():
+            raise fail(f"--cache [{cache}] is not a directory (the signal cache written by `pinsearch reindex`)")
+        return str(cache)
+    return ".pinsearch-cache" if Path(".pinsearch-cache").is_dir() else None
+
+
 def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pinsearch.server import ServerConfig
     if (args.user is None) != (args.password is None):
@@ -52,7 +67,7 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return ServerConfig(data_path=data_path_for(args), host=args.host, port=args.port,
                         allow_remote=args.allow_remote, user=args.user, password=args.password,
                         max_body_bytes=int(args.max_body_mb * 1024 * 1024), request_timeout=args.timeout,
-                        workers=args.workers)
+                        workers=args.workers, cache_dir=cache_dir_for(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

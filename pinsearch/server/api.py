@@ -3,7 +3,9 @@
 Why not let the page call ``_search`` itself: the request bodies (first pass, the active model's
 ``sltr`` rescore, Related Pins' single blended query) are built by :mod:`ranking` and must stay
 identical to what the CLI and the evaluations send. These handlers only call that code through an
-ordinary opensearch-py client and reshape the answers for display.
+ordinary opensearch-py client and reshape the answers for display. Search and explain also take
+the query understanding (instant annotations, Q2I) from the models the indexer saved, as
+``pinsearch search`` does, so the page ranks with the same features the model was trained on.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import pinsearch
 from ranking.ltr.rescore import RELATED_FEATURESET, SEARCH_FEATURESET, explain_search, related_rescore, search_rescore
 from ranking.ltr.upload import active_model, concrete_index
 from ranking.related import RelatedPinsError, related_pins
+from ranking.ltr.featuresets import QuerySignals
 from ranking.search import SOURCE_FIELDS, build_search_body
 
 DISPLAY_FIELDS = ["pin_id", "title", "description", "board_names", "link_domain", "annotation_terms",
                   "interest_ids", "image_signature", "repin_count"]
 MAX_K = 100
+QuerySignalsFn = Callable[[str], QuerySignals]
 
 
 class ApiError(Exception):
@@ -55,7 +59,8 @@ def _model_name(client: OpenSearch, featureset: str) -> str | None:
     return record["name"] if record else None
 
 
-def status(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
+def status(client: OpenSearch, params: Mapping[str, str], query_signals: QuerySignalsFn | None = None
+           ) -> dict[str, Any]:
     """Index (alias, concrete versioned index, document count) and the active LTR models."""
     index = params.get("index") or "pins"
     body: dict[str, Any] = {"pinsearch_version": pinsearch.__version__, "index": index, "exists": False,
@@ -74,7 +79,8 @@ def _check_index(client: OpenSearch, index: str) -> None:
         raise ApiError(404, f"index [{index}] does not exist: build it with `pinsearch reindex CORPUS`")
 
 
-def search(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
+def search(client: OpenSearch, params: Mapping[str, str], query_signals: QuerySignalsFn | None = None
+           ) -> dict[str, Any]:
     """First-pass search plus the active search model's rescore (when one is active and ``ltr`` != 0)."""
     query = (params.get("q") or "").strip()
     if not query:
@@ -84,8 +90,9 @@ def search(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
     _check_index(client, index)
     use_ltr = params.get("ltr", "1") not in ("0", "false")
     model = _model_name(client, SEARCH_FEATURESET) if use_ltr else None
-    rescore = search_rescore(client, query, model=model) if model else None
-    body = build_search_body(query, k, rescore=rescore)
+    signals = query_signals(query) if query_signals else None
+    rescore = search_rescore(client, query, model=model, signals=signals) if model else None
+    body = build_search_body(query, k, signals=signals, rescore=rescore)
     body["_source"] = sorted(set(SOURCE_FIELDS) | set(DISPLAY_FIELDS))
     started = time.perf_counter()
     response = client.search(index=index, body=body)
@@ -96,7 +103,8 @@ def search(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
             "total": response["hits"]["total"]["value"], "hits": hits}
 
 
-def related(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
+def related(client: OpenSearch, params: Mapping[str, str], query_signals: QuerySignalsFn | None = None
+            ) -> dict[str, Any]:
     """Related Pins of ``pin`` (with the active related model's rescore), plus display fields."""
     pin = (params.get("pin") or "").strip()
     if not pin:
@@ -123,7 +131,8 @@ def related(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
     return payload
 
 
-def explain(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
+def explain(client: OpenSearch, params: Mapping[str, str], query_signals: QuerySignalsFn | None = None
+            ) -> dict[str, Any]:
     """Per-feature contributions of the active search model for one (query, pin) pair."""
     query, pin = (params.get("q") or "").strip(), (params.get("pin") or "").strip()
     if not query or not pin:
@@ -136,13 +145,14 @@ def explain(client: OpenSearch, params: Mapping[str, str]) -> dict[str, Any]:
     if record is None:
         return {"model": None, "pin_id": pin, "contributions": {},
                 "message": "no active search model: train and activate one with `pinsearch ltr`"}
-    out = explain_search(client, query, [pin], index=index, record=record)
+    out = explain_search(client, query, [pin], index=index, record=record,
+                         signals=query_signals(query) if query_signals else None)
     entry = out.get(pin)
     if entry is None:
         raise ApiError(404, f"pin [{pin}] was not logged by the model's features (is it in [{index}]?)")
     return {"pin_id": pin, **entry}
 
 
-ENDPOINTS: dict[str, Callable[[OpenSearch, Mapping[str, str]], dict[str, Any]]] = {
+ENDPOINTS: dict[str, Callable[..., dict[str, Any]]] = {  # (client, params, query_signals=None)
     "status": status, "search": search, "related": related, "explain": explain,
 }

@@ -66,6 +66,7 @@ class ServerConfig:
     request_timeout: float = 60.0                 # seconds for the engine to answer one request
     socket_timeout: float = 120.0                 # idle keep-alive / slow-client limit
     workers: int = 16                             # engine calls in flight at once
+    cache_dir: str | None = None                  # signal cache of `pinsearch reindex`: query-side models
 
 
 def is_loopback(host: str) -> bool:
@@ -112,6 +113,8 @@ class PinSearchServer(ThreadingHTTPServer):
         self.node: Node = open_node(config.data_path)
         self.client = pinsearch.connect("embedded://" + str(self.node.data_path))  # shares self.node
         self.pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="pinsearch-engine")
+        from ranking.query_signals import query_signals_for
+        self.query_signals = query_signals_for(config.cache_dir)   # empty signals without a cache
         self._closed = False
         self._close_lock = threading.Lock()
         self._auth = None
@@ -272,7 +275,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
             params = {k: v for k, v in parse_qsl(query, keep_blank_values=True)}
             try:
-                payload = self.server.call(endpoint, self.server.client, params)
+                payload = self.server.call(endpoint, self.server.client, params, self.server.query_signals)
                 self._send(200, orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), JSON_TYPE,
                            {"Cache-Control": "no-store"})
             except api.ApiError as exc:
