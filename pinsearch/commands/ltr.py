@@ -1,15 +1,23 @@
 """``pinsearch ltr ...`` and ``pinsearch eval letor`` / ``pinsearch eval --report``: learning to rank from the CLI.
 
 ltr features upload   validate the feature sets against the index and store them (_ltr)
-ltr train CORPUS [--kind search|related|all]
+ltr train CORPUS [--kind search|related|all] [--solver auto|linearsvc|sgd]
                       clicks -> bias -> COEC -> triplets -> logged features -> RankSVM (writes --out);
                       with --activate also upload, parity-check, activate if not worse and evaluate on
-                      the held-out split (the whole loop; CORPUS is then a sample directory)
+                      the held-out split (the whole loop; CORPUS is then a sample directory), and write
+                      the summary to OUT/summary.json; --report DIR (needs --activate) also writes
+                      DIR/summary.json and the report (PNG plots + index.html, one section per kind)
 ltr upload MODEL.linear.json [--activate]   create the model, parity-check, activate if not worse
 ltr evaluate JUDGEMENTS     first pass vs the active model (NDCG@10, MAP, MRR, bootstrap CI); the
                             file's key (query / query_pin) says search or Related Pins
 eval letor --data DIR       five-fold RankSVM on LETOR partitions
-eval --report DIR           PNG plots + HTML from a train_and_activate summary (summary.json in DIR)
+eval --report DIR [--summary FILE]
+                            PNG plots + HTML again from the summary 'ltr train --activate' wrote
+                            (DIR/summary.json unless --summary names another, e.g. OUT/summary.json)
+
+Summaries are keyed by kind (``{"search": {...}, "related": {...}}``, what ``ltr train --activate
+--json`` prints); writing into an existing summary.json keeps the kinds this run did not train, so
+``--kind search`` and then ``--kind related`` with one --report DIR give one page with both.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ from pinsearch.commands.common import client_for, fail, option, print_json
 KINDS = ("search", "related")
 #: per kind: the feature set name and the relevance file (its key field)
 RELEVANCE = {"search": ("search_relevance.jsonl", "query"), "related": ("related_relevance.jsonl", "query_pin")}
+#: ``ranking.ltr.ranksvm.SGD_MIN_PAIRS`` as the help shows it; spelled out so the CLI starts without numpy
+#: (tests/ranking/test_ranksvm.py keeps the two in step)
+SGD_MIN_PAIRS_HELP = "1,000,000"
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -42,8 +53,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("corpus", type=Path, help="corpus directory (or a sample directory holding corpus/)")
     p.add_argument("--kind", choices=[*KINDS, "all"], default="search",
                    help="search (search_log.jsonl), related (related_log.jsonl) or all")
-    p.add_argument("--out", type=Path, default=Path("pinsearch-models"), help="where the model files go")
+    p.add_argument("--out", type=Path, default=Path("pinsearch-models"),
+                   help="where the model files go (and, with --activate, summary.json)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--solver", choices=["auto", "linearsvc", "sgd"], default="auto",
+                   help="RankSVM solver: LinearSVC (exact), SGD (hinge, for large data) or auto: SGD above "
+                        f"{SGD_MIN_PAIRS_HELP} training pairs")
+    p.add_argument("--report", type=Path, default=None, metavar="DIR",
+                   help="with --activate: write DIR/summary.json and the report (PNG plots, index.html) there")
     p.add_argument("--activate", action="store_true",
                    help="also upload, parity-check, activate unless worse than the active model, and evaluate on "
                         "held-out keys against ground_truth/ (or the corpus judgements)")
@@ -76,7 +93,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         eval_parser = subparsers.choices["eval"]
     else:
         eval_parser = subparsers.add_parser("eval", parents=[common], help="evaluations on real data sets")
-        eval_parser.add_argument("--report", type=Path, default=None, help="write PNG plots and an HTML page to DIR")
+        eval_parser.add_argument("--report", type=Path, default=None, metavar="DIR",
+                                 help="write PNG plots and an HTML page to DIR from the summary of 'ltr train "
+                                      "--activate' (DIR/summary.json, or --summary FILE)")
+        eval_parser.add_argument("--summary", type=Path, default=None, metavar="FILE",
+                                 help="with --report: the summary to draw (default DIR/summary.json)")
         eval_parser.set_defaults(handler=cmd_eval_report)
         eval_parser._eval_sub = eval_parser.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")  # type: ignore[attr-defined]
     if not hasattr(eval_parser, "_eval_sub"):
@@ -131,6 +152,9 @@ def cmd_features_upload(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.activate:
         return _train_activate(args)
+    if getattr(args, "report", None) is not None:
+        raise fail("--report needs --activate: the report compares the first pass with the new model on held-out "
+                   "keys, which only the whole loop (upload, parity check, evaluation) measures")
     from ranking.ltr.pipeline import train_search_model
     from ranking.ltr.related_pipeline import train_related_model
     client = client_for(args)
@@ -140,10 +164,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         for kind in _kinds(args.kind):
             if kind == "search":
-                trained = train_search_model(client, corpus, index=index, seed=args.seed,
+                trained = train_search_model(client, corpus, index=index, seed=args.seed, solver=args.solver,
                                              query_signals=_query_signals(args), progress=_say(args))
             else:
-                trained = train_related_model(client, corpus, index=index, seed=args.seed, progress=_say(args))
+                trained = train_related_model(client, corpus, index=index, seed=args.seed, solver=args.solver,
+                                              progress=_say(args))
             summaries.append(_write_trained(args, corpus, kind, trained))
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
@@ -153,7 +178,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print_json(summaries[0] if len(summaries) == 1 else {s["kind"]: s for s in summaries})
     else:
         for s in summaries:
-            print(f"{s['kind']}: trained on {s['triplets']} triplets (C={s['C']}); model written to {s['model_file']}")
+            print(f"{s['kind']}: trained on {s['triplets']} triplets ({s['solver']}, C={s['C']}); "
+                  f"model written to {s['model_file']}")
     return 0
 
 
@@ -164,6 +190,7 @@ def _write_trained(args: argparse.Namespace, corpus: Path, kind: str, trained: d
     model_path = args.out / f"{stem}.linear.json"
     payload = {**trained["model"].to_dict(), "featureset": trained["featureset"].name, "kind": kind,
                "featureset_version": trained["featureset_version"], "corpus": str(corpus), "C": trained["C"],
+               "solver": trained["solver"],
                "validation_pairwise_accuracy": trained["validation"], "triplets": trained["triplets"],
                "validation_params": trained["validation_params"], "dropped_features": trained["dropped_features"]}
     model_path.write_text(json.dumps(payload, indent=2))
@@ -173,21 +200,33 @@ def _write_trained(args: argparse.Namespace, corpus: Path, kind: str, trained: d
     bias_name = "position_bias.json" if kind == "search" else f"position_bias-{kind}.json"
     trained["bias"].save(args.out / bias_name)
     return {"kind": kind, "model_file": str(model_path), "weights": trained["model"].weights, "C": trained["C"],
+            "solver": trained["solver"],
             "triplets": trained["triplets"], "impressions": trained["impressions"], "timings": trained["timings"]}
 
 
 def _train_activate(args: argparse.Namespace) -> int:
-    """The whole loop per kind (``train_and_activate``): prints the held-out comparison with CIs."""
+    """The whole loop per kind (``train_and_activate``): prints the held-out comparison with CIs, saves
+    the summary to OUT/summary.json and, with ``--report DIR``, to DIR/summary.json with the report."""
     from ranking.ltr.pipeline import train_and_activate
+    from ranking.ltr.report import SUMMARY_FILE, ReportError, save_summaries, write_report
     client = client_for(args)
     try:
         summaries = train_and_activate(client, args.corpus, option(args, "index", "pins"), seed=args.seed,
                                        query_signals=_query_signals(args), force=args.force, out_dir=args.out,
-                                       progress=_say(args), kinds=_kinds(args.kind))
+                                       progress=_say(args), kinds=_kinds(args.kind), solver=args.solver)
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     finally:
         client.transport.close()
+    say = _say(args)
+    say(f"summary written to {save_summaries(args.out / SUMMARY_FILE, summaries)}")
+    report = getattr(args, "report", None)
+    if report is not None:
+        try:
+            page = write_report(json.loads((save_summaries(report / SUMMARY_FILE, summaries)).read_text()), report)
+        except (ReportError, OSError) as exc:
+            raise fail(f"report not written: {exc}") from None
+        say(f"report written to {page}")
     if option(args, "json", False):
         print_json(summaries)
     else:
@@ -343,15 +382,23 @@ def cmd_eval_letor(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_report(args: argparse.Namespace) -> int:
+    """``eval --report DIR``: the plots and page from a saved summary (drawing needs no engine)."""
     if getattr(args, "report", None) is None:
         raise fail("give an evaluation subcommand (e.g. 'eval letor --data DIR') or --report DIR")
-    from ranking.ltr.report import write_report
-    summary_path = args.report / "summary.json"
-    if not summary_path.exists():
-        raise fail(f"{summary_path} not found: write the train_and_activate summary there first")
-    pages = write_report(json.loads(summary_path.read_text()), args.report)
+    from ranking.ltr.report import SUMMARY_FILE, ReportError, load_summaries, write_report
+    summary_path = getattr(args, "summary", None) or args.report / SUMMARY_FILE
+    try:
+        summaries = load_summaries(summary_path)
+        page = write_report(summaries, args.report)
+    except ReportError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the report to {args.report}: {exc}") from None
     if option(args, "json", False):
-        print_json({"report": str(pages)})
+        from ranking.ltr.report import PLOTS
+        print_json({"report": str(page), "summary": str(summary_path), "kinds": list(summaries),
+                    "images": [f"{k}-{plot}.png" for k, summary in summaries.items() if "skipped" not in summary
+                               for plot in PLOTS]})
     else:
-        print(f"report written to {pages}")
+        print(f"report written to {page} ({', '.join(summaries)})")
     return 0

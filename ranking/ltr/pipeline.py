@@ -153,9 +153,11 @@ class LinearFit:
 
 
 def fit_linear_model(fs: FeatureSet, triplets: Sequence[Triplet], vectors: Mapping[tuple[str, str], np.ndarray],
-                     *, Cs: Sequence[float], seed: int = 0) -> LinearFit:
+                     *, Cs: Sequence[float], seed: int = 0, solver: str = "auto") -> LinearFit:
     """Pairwise RankSVM on min-max normalised features, C by validation-key pairwise accuracy, then an
     exportable ``LinearModel`` whose scores cannot go negative.
+
+    ``solver`` is the RankSVM solver (``auto``, ``linearsvc``, ``sgd``; see ``ranking.ltr.ranksvm``).
 
     Each triplet gives two one-pair groups (best > worst, worst > random). A negative weight on an
     unbounded feature cannot be offset, so such a feature is dropped and the SVM refitted.
@@ -192,7 +194,7 @@ def fit_linear_model(fs: FeatureSet, triplets: Sequence[Triplet], vectors: Mappi
     for _ in range(len(usable)):
         cols = [i for i in usable if names[i] not in dropped]
         selection = fit_with_validation(Xn[tr][:, cols], y_arr[tr], g_arr[tr], Xn[va][:, cols], y_arr[va], g_arr[va],
-                                        Cs=Cs, metric="pairwise_accuracy", random_state=seed)
+                                        Cs=Cs, metric="pairwise_accuracy", random_state=seed, solver=solver)
         weights = dict(zip((names[i] for i in cols), selection.model.coef_))
         negative_unbounded = [n for n, w in weights.items() if w < 0 and bounds.get(n) is None]
         if not negative_unbounded:
@@ -207,7 +209,7 @@ def fit_linear_model(fs: FeatureSet, triplets: Sequence[Triplet], vectors: Mappi
 
 def train_from_clicks(client: OpenSearch, kind: str, rows: list[ImpressionRow], corpus_pins: Sequence[str],
                       params_for: ParamsFn, *, index: str, source: str, seed: int = 0, triplets_per_query: int = 20,
-                      Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+                      Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0), solver: str = "auto",
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Clicks -> bias -> COEC -> triplets -> engine-logged features -> RankSVM -> exportable LinearModel.
 
@@ -231,11 +233,12 @@ def train_from_clicks(client: OpenSearch, kind: str, rows: list[ImpressionRow], 
     timings["feature_logging"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    fit = fit_linear_model(fs, clicks.triplets, vectors, Cs=Cs, seed=seed)
+    fit = fit_linear_model(fs, clicks.triplets, vectors, Cs=Cs, seed=seed, solver=solver)
     timings["train"] = time.perf_counter() - t0
     selection = fit.selection
-    say(f"RankSVM C={selection.C}, validation pairwise accuracy {selection.validation[selection.C]:.3f}")
-    return {"model": fit.model, "featureset": fs, "featureset_version": uploaded["version"], "bias": clicks.bias,
+    say(f"RankSVM ({selection.model.solver_}) C={selection.C}, validation pairwise accuracy "
+        f"{selection.validation[selection.C]:.3f}")
+    return {"kind": kind, "model": fit.model, "featureset": fs, "solver": selection.model.solver_, "featureset_version": uploaded["version"], "bias": clicks.bias,
             "ranksvm": selection.model, "C": selection.C, "validation": selection.validation,
             "dropped_features": fit.dropped, "triplets": len(clicks.triplets), "pairs": fit.pairs,
             "impressions": len(rows), "keys": len(clicks.stats), "timings": timings,
@@ -258,6 +261,7 @@ def activate_and_report(client: OpenSearch, trained: Mapping[str, Any], *, corpu
     record = create_model(client, fs.name, trained["featureset_version"], name, model, index=index,
                           validation_params=trained["validation_params"],
                           training={"triplets": trained["triplets"], "pairs": trained["pairs"], "C": trained["C"],
+                                    "solver": trained.get("solver"),
                                     "dropped_features": trained["dropped_features"], "corpus": str(corpus)})
     parity_result = parity_check(client, index, name, model, parity_samples())
     previous = active_model(client, fs.name)
@@ -285,7 +289,7 @@ def activate_and_report(client: OpenSearch, trained: Mapping[str, Any], *, corpu
         (out / f"{name}.linear.json").write_text(json.dumps(model.to_dict(), indent=2))
         trained["bias"].save(out / f"position_bias-{fs.name}.json")
     return {
-        "model": name, "index": record["index"], "featureset": fs.name, "featureset_version": trained["featureset_version"],
+        "kind": trained.get("kind"), "model": name, "index": record["index"], "featureset": fs.name, "featureset_version": trained["featureset_version"],
         "test_queries": len(test_keys), "split": SPLIT,
         "first_pass": {k: v for k, v in evaluation["first_pass"].items() if k != "per_query"},
         "ltr": {k: v for k, v in evaluation["ltr"].items() if k != "per_query"},
@@ -318,7 +322,7 @@ def search_params_for(query_signals: QuerySignalsFn | None) -> ParamsFn:
 
 def train_search_model(client: OpenSearch, corpus_dir: str | Path, *, index: str = "pins", seed: int = 0,
                        query_signals: QuerySignalsFn | None = None, triplets_per_query: int = 20,
-                       Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+                       Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0), solver: str = "auto",
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The search model from ``search_log.jsonl`` (key: the query string)."""
     reader = CorpusReader(corpus_dir, options=ValidationOptions(progress=False))
@@ -326,7 +330,7 @@ def train_search_model(client: OpenSearch, corpus_dir: str | Path, *, index: str
     pins = [p.id for p in reader.pins()]
     return train_from_clicks(client, "search", rows, pins, search_params_for(query_signals), index=index,
                              source=f"{corpus_dir}: search_log.jsonl", seed=seed,
-                             triplets_per_query=triplets_per_query, Cs=Cs, progress=progress)
+                             triplets_per_query=triplets_per_query, Cs=Cs, solver=solver, progress=progress)
 
 
 def parity_samples(client: OpenSearch, queries: Sequence[str], *, index: str, n_queries: int = 5, per_query: int = 20,
@@ -335,9 +339,10 @@ def parity_samples(client: OpenSearch, queries: Sequence[str], *, index: str, n_
     chosen = rng.sample(list(queries), min(n_queries, len(queries)))
     out: list[ParitySample] = []
     for q in chosen:
-        hits = [h.pin_id for h in search_pins(client, q, per_query, index=index)]
+        signals = query_signals(q) if query_signals else None
+        hits = [h.pin_id for h in search_pins(client, q, per_query, index=index, signals=signals)]
         if hits:
-            out.append((search_params(q, query_signals(q) if query_signals else None), hits, None))
+            out.append((search_params(q, signals), hits, None))
     return out
 
 
@@ -349,24 +354,24 @@ def evaluate_search_models(client: OpenSearch, truth: Mapping[str, Mapping[str, 
     out: dict[str, Any] = {}
     for label, model in models.items():
         def rank(q: str, model: str | None = model) -> list[str]:
-            rescore = None
-            if model:
-                rescore = sltr_rescore(model, search_params(q, query_signals(q) if query_signals else None), window=window)
-            return [h.pin_id for h in search_pins(client, q, k, index=index, rescore=rescore)]
+            signals = query_signals(q) if query_signals else None
+            rescore = sltr_rescore(model, search_params(q, signals), window=window) if model else None
+            return [h.pin_id for h in search_pins(client, q, k, index=index, signals=signals, rescore=rescore)]
         out[label] = evaluate_ranker(rank, truth, queries, k)
     return out
 
 
 def activate_search_model(client: OpenSearch, sample_out_dir: str | Path, index: str = "pins", *, seed: int = 0,
                           query_signals: QuerySignalsFn | None = None, force: bool = False,
-                          out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None
-                          ) -> dict[str, Any]:
+                          out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None,
+                          solver: str = "auto") -> dict[str, Any]:
     """Train on ``sample_out_dir/corpus``, upload, parity-check, activate if not worse, evaluate on held-out
     queries against ``sample_out_dir/ground_truth/search_relevance.jsonl`` (the judgements in the corpus
     when there is no ground truth). Returns a JSON-ready summary (methods ``first_pass`` and ``ltr``)."""
     corpus, truth_path = sample_layout(sample_out_dir, "search_relevance.jsonl")
     started = time.perf_counter()
-    trained = train_search_model(client, corpus, index=index, seed=seed, query_signals=query_signals, progress=progress)
+    trained = train_search_model(client, corpus, index=index, seed=seed, query_signals=query_signals,
+                                 solver=solver, progress=progress)
     truth = read_relevance(truth_path)
     test_queries = held_out_keys(truth)
     return activate_and_report(
@@ -381,7 +386,7 @@ def activate_search_model(client: OpenSearch, sample_out_dir: str | Path, index:
 def train_and_activate(client: OpenSearch, sample_out_dir: str | Path, index: str = "pins", *, seed: int = 0,
                        query_signals: QuerySignalsFn | None = None, force: bool = False,
                        out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None,
-                       kinds: Sequence[str] = LTR_KINDS) -> dict[str, dict[str, Any]]:
+                       kinds: Sequence[str] = LTR_KINDS, solver: str = "auto") -> dict[str, dict[str, Any]]:
     """The whole loop for each of ``kinds`` (``search``, ``related``): ``{kind: summary}``.
 
     Related Pins is skipped (``{"skipped": reason}``) when the corpus has no ``related_log.jsonl``,
@@ -393,7 +398,7 @@ def train_and_activate(client: OpenSearch, sample_out_dir: str | Path, index: st
     out: dict[str, dict[str, Any]] = {}
     if "search" in kinds:
         out["search"] = activate_search_model(client, sample_out_dir, index, seed=seed, query_signals=query_signals,
-                                              force=force, out_dir=out_dir, progress=progress)
+                                              force=force, out_dir=out_dir, progress=progress, solver=solver)
     if "related" in kinds:
         from ranking.ltr.related_pipeline import activate_related_model
         corpus, _ = sample_layout(sample_out_dir, "related_relevance.jsonl")
@@ -401,5 +406,5 @@ def train_and_activate(client: OpenSearch, sample_out_dir: str | Path, index: st
             out["related"] = {"skipped": f"{corpus}/related_log.jsonl not found: no Related Pins clicks to train on"}
         else:
             out["related"] = activate_related_model(client, sample_out_dir, index, seed=seed, force=force,
-                                                    out_dir=out_dir, progress=progress)
+                                                    out_dir=out_dir, progress=progress, solver=solver)
     return out

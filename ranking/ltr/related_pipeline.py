@@ -53,7 +53,7 @@ def related_params_for(client: OpenSearch, index: str = "pins") -> ParamsFn:
 
 def train_related_model(client: OpenSearch, corpus_dir: str | Path, *, index: str = "pins", seed: int = 0,
                         triplets_per_query: int = 20, Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
-                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                        solver: str = "auto", progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The Related Pins model from ``related_log.jsonl``: bias -> COEC -> triplets -> engine-logged
     ``pinsearch_related`` features -> RankSVM (C on validation query pins) -> non-negative LinearModel.
 
@@ -74,7 +74,7 @@ def train_related_model(client: OpenSearch, corpus_dir: str | Path, *, index: st
         rows = [r for r in rows if str(r.query) not in missing]
     trained = train_from_clicks(client, "related", rows, pins, params, index=index,
                                 source=f"{corpus_dir}: related_log.jsonl", seed=seed,
-                                triplets_per_query=triplets_per_query, Cs=Cs, progress=progress)
+                                triplets_per_query=triplets_per_query, Cs=Cs, solver=solver, progress=progress)
     trained["missing_query_pins"] = len(missing)
     return trained
 
@@ -122,13 +122,13 @@ def evaluate_related_models(client: OpenSearch, truth: Mapping[str, Mapping[str,
 
 def activate_related_model(client: OpenSearch, sample_out_dir: str | Path, index: str = "pins", *, seed: int = 0,
                            force: bool = False, out_dir: str | Path | None = None,
-                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                           progress: Callable[[str], None] | None = None, solver: str = "auto") -> dict[str, Any]:
     """Train on ``sample_out_dir/corpus``'s related log, upload, parity-check, activate if not worse than the
     active Related Pins model, and evaluate on held-out query pins against
     ``ground_truth/related_relevance.jsonl`` (the corpus judgements when there is no ground truth)."""
     corpus, truth_path = sample_layout(sample_out_dir, RELATED_TRUTH)
     started = time.perf_counter()
-    trained = train_related_model(client, corpus, index=index, seed=seed, progress=progress)
+    trained = train_related_model(client, corpus, index=index, seed=seed, solver=solver, progress=progress)
     truth = read_relevance(truth_path, key="query_pin")
     test_pins = [qp for qp in held_out_keys(truth) if _indexed(client, qp, index)]
     summary = activate_and_report(

@@ -17,6 +17,8 @@ from ranking.ltr.rescore import SEARCH_FEATURESET, explain_search, search_rescor
 from ranking.ltr.upload import ActivationRefused, activate, active_model, create_model, parity_check, registry
 from ranking.search import search_pins
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -132,10 +134,86 @@ def test_cli_handlers(trained, capsys):
     assert hasattr(sub.choices["eval"], "_eval_sub")
     args = parser.parse_args(["eval", "--report", str(root / "report")])
     (root / "report").mkdir()
+    # one kind's summary on its own (train_and_activate(...)["search"]) is accepted as well as the keyed file
     (root / "report" / "summary.json").write_text(json.dumps(summary, default=str))
     assert args.handler(args) == 0
-    assert (root / "report" / "index.html").exists() and (root / "report" / "position_bias.png").exists()
+    assert (root / "report" / "index.html").exists() and (root / "report" / "search-position_bias.png").exists()
     args = parser.parse_args(["eval", "letor", "--data", str(root / "missing"), "--json"])
     from pinsearch.cli import CommandError
     with pytest.raises(CommandError, match="partN"):
         args.handler(args)
+
+
+def test_summaries_merge_by_kind_and_skipped_kinds_are_reported(trained, tmp_path: Path) -> None:
+    """``--kind search`` then ``--kind related`` into one DIR keep both; a skipped kind says why."""
+    _es, summary, _root = trained
+    from ranking.ltr.report import load_summaries, save_summaries, write_report
+    path = save_summaries(tmp_path / "summary.json", {"search": summary})
+    save_summaries(path, {"related": {"skipped": "no related_log.jsonl"}})
+    loaded = load_summaries(path)
+    assert list(loaded) == ["search", "related"] and loaded["search"]["model"] == summary["model"]
+    page = write_report(loaded, tmp_path).read_text()
+    assert "skipped: no related_log.jsonl" in page and "search-per_query_delta.png" in page
+    assert not (tmp_path / "related-metrics_by_model.png").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found: run 'pinsearch ltr train CORPUS --activate --report DIR'"),
+    ("{not json", "not JSON"),
+    ("[1, 2]", "expected a JSON object keyed by kind"),
+    ('{"search": {"kind": "search", "model_file": "m.linear.json", "weights": {}}}', "without --activate"),
+    ('{"search": {"first_pass": {"ndcg@10": 0.5}, "ltr": {"ndcg@10": 0.6, "map": 0.1, "mrr@10": 0.2}}}',
+     "'first_pass' lacks numeric map, mrr@10"),
+    ('{"hello": 1}', "not an LTR summary"),
+    ('{"related": {"skipped": "no clicks"}}', "nothing to report"),
+])
+def test_eval_report_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               content: str | None, message: str) -> None:
+    from pinsearch.cli import main
+    if content is not None:
+        (tmp_path / "summary.json").write_text(content)
+    assert main(["eval", "--report", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_train_report_needs_activate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pinsearch.cli import main
+    assert main(["ltr", "train", str(tmp_path), "--report", str(tmp_path / "r"),
+                 "--cluster", f"embedded://{tmp_path / 'data'}"]) == 1
+    assert "--report needs --activate" in capsys.readouterr().err
+
+
+def test_cli_search_explain_contributions_sum_to_the_rescore_score(trained, capsys: pytest.CaptureFixture[str]
+                                                                   ) -> None:
+    """``pinsearch search QUERY --explain --json`` through the CLI handler: per hit, the contributions
+    (weight x normalised value) add up to the ``sltr`` part of the hit's score. The rescore is
+    ``score = FIRST_PASS_WEIGHT x first pass + 1.0 x sltr`` (``score_mode: total``), and the engine's
+    explanation is the first-pass query's, so the sltr part is ``score - FIRST_PASS_WEIGHT x explanation``."""
+    es, summary, root = trained
+    from pinsearch.cli import main
+    from ranking.ltr.featuresets import search_params
+    from ranking.ltr.logging import log_features
+    from ranking.ltr.rescore import FIRST_PASS_WEIGHT
+    query = "vegan dinner"
+    assert main(["search", query, "--k", "8", "--explain", "--json", "--cluster", f"embedded://{root / 'data'}",
+                 "--cache", str(root / "no-signal-cache")]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert len(hits) == 8
+    record = registry(es, SEARCH_FEATURESET)["models"][summary["model"]]
+    model = LinearModel.from_dict(record["linear"])
+    raw = log_features(es, "pins", SEARCH_FEATURESET, model.feature_names, search_params(query, None),
+                       [h["pin_id"] for h in hits])
+    for hit in hits:
+        ltr, engine = hit["explanation"]["ltr"], hit["explanation"]["engine"]
+        assert ltr["model"] == summary["model"]
+        # each contribution is weight x normalised value, recomputed here from the engine-logged raw features
+        normalised = model.normalise(raw[hit["pin_id"]][None, :])[0]
+        expected = {n: model.weights.get(n, 0.0) * float(normalised[i]) for i, n in enumerate(model.feature_names)}
+        assert set(ltr["contributions"]) == {n for n, w in model.weights.items() if w != 0.0}
+        for name, value in ltr["contributions"].items():
+            assert value == pytest.approx(expected[name], abs=1e-5), name
+        rescore_part = hit["score"] - FIRST_PASS_WEIGHT * engine["value"]
+        assert sum(ltr["contributions"].values()) == pytest.approx(rescore_part, abs=1e-4)
+        assert ltr["ltr_score"] == pytest.approx(rescore_part, abs=1e-4)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)

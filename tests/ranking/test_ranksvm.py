@@ -60,3 +60,53 @@ def test_validation_picks_c_and_model_roundtrips(tmp_path):
 def test_single_label_queries_are_an_error():
     with pytest.raises(ValueError, match="no training pairs"):
         RankSVM().fit(np.ones((3, 2)), np.zeros(3), np.zeros(3))
+
+
+def _pairwise_problem(n_queries: int, seed: int, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Graded labels from a known linear utility in six dimensions (plus per-query offsets and noise)."""
+    rng = np.random.default_rng(seed)
+    per = 10
+    X = rng.normal(size=(n_queries * per, len(w)))
+    qid = np.repeat(np.arange(n_queries), per)
+    utility = X @ w + np.repeat(rng.normal(0, 3, n_queries), per) + rng.normal(0, 0.2, len(qid))
+    y = np.zeros(len(qid))
+    for q in range(n_queries):
+        rows = np.where(qid == q)[0]
+        y[rows] = np.digitize(utility[rows] - utility[rows].mean(), [-1.0, 0.0, 1.0])
+    return X, y, qid
+
+
+@pytest.mark.parametrize("solver", ["linearsvc", "sgd"])
+def test_both_solvers_recover_the_weight_direction(solver: str) -> None:
+    w = np.array([1.5, -2.0, 0.0, 0.7, 3.0, -0.4])
+    X, y, qid = _pairwise_problem(150, 5, w)
+    Xv, yv, qv = _pairwise_problem(60, 6, w)
+    # the validation selection works the same for both: C is mapped to SGD's alpha = 1 / (C * n_pairs)
+    sel = fit_with_validation(X, y, qid, Xv, yv, qv, Cs=(0.01, 1.0), metric="pairwise_accuracy", solver=solver)
+    assert sel.model.solver_ == solver and set(sel.validation) == {0.01, 1.0}
+    cosine = float(sel.model.coef_ @ w / np.linalg.norm(sel.model.coef_) / np.linalg.norm(w))
+    assert cosine > 0.95, (solver, cosine)
+    assert sel.model.pairwise_accuracy(Xv, yv, qv) > 0.85
+
+
+def test_auto_switches_to_sgd_above_the_threshold(tmp_path) -> None:
+    from ranking.ltr.ranksvm import SGD_MIN_PAIRS, choose_solver
+    assert choose_solver("auto", SGD_MIN_PAIRS) == "linearsvc"
+    assert choose_solver("auto", SGD_MIN_PAIRS + 1) == "sgd"
+    assert choose_solver("linearsvc", 10 * SGD_MIN_PAIRS) == "linearsvc" and choose_solver("sgd", 1) == "sgd"
+    X, y, qid = _pairwise_problem(30, 7, np.array([1.0, -1.0, 0.5, 0.0, 2.0, 0.3]))
+    n_pairs = pairwise_transform(X, y, qid)[0].shape[0]
+    assert RankSVM(sgd_min_pairs=n_pairs).fit(X, y, qid).solver_ == "linearsvc"   # at the threshold: exact solver
+    model = RankSVM(sgd_min_pairs=n_pairs - 1).fit(X, y, qid)
+    assert model.solver_ == "sgd" and model.n_pairs_ == n_pairs
+    model.save(tmp_path / "sgd.joblib")
+    assert json.loads((tmp_path / "sgd.joblib.json").read_text())["solver_used"] == "sgd"
+    with pytest.raises(ValueError, match="unknown RankSVM solver"):
+        RankSVM(solver="newton").fit(X, y, qid)
+
+
+def test_cli_help_states_the_threshold() -> None:
+    """The CLI spells the threshold out (so it starts without numpy): it must match the code."""
+    from pinsearch.commands.ltr import SGD_MIN_PAIRS_HELP
+    from ranking.ltr.ranksvm import SGD_MIN_PAIRS
+    assert SGD_MIN_PAIRS_HELP == f"{SGD_MIN_PAIRS:,}"

@@ -149,3 +149,50 @@ def test_cli_train_upload_evaluate_related(trained, capsys: pytest.CaptureFixtur
     assert evaluated["kind"] == "related" and evaluated["model"] == uploaded["model"]
     assert evaluated["ltr"]["ndcg@10"] == pytest.approx(summary["ltr"]["ndcg@10"], abs=1e-9)
     assert evaluated["queries"] == summary["test_queries"]
+
+
+def _assert_png(path: Path) -> None:
+    """A real PNG: signature, IHDR first, IEND last, and matplotlib decodes it to a non-empty image."""
+    import matplotlib.image
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and data[-8:-4] == b"IEND", path
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[0] > 50 and pixels.shape[1] > 50 and pixels.std() > 0, path
+
+
+def test_cli_train_report_then_eval_report_both_kinds(trained, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """The loop the issue asks for, through ``pinsearch.cli.main``: ``ltr train --kind all --activate
+    --report DIR`` trains both kinds and writes DIR/summary.json and the report; ``eval --report DIR``
+    draws it again from the file alone: four valid PNGs per kind and one page that shows them and the
+    summary's numbers."""
+    _es, _summary, root = trained
+    from pinsearch.cli import main
+    from ranking.ltr.report import PLOTS
+    report, out = root / "report", root / "report-models"
+    assert main(["ltr", "train", str(root / "sample"), "--kind", "all", "--activate", "--report", str(report),
+                 "--out", str(out), "--cache", str(root / "cache"), "--json", "--quiet",
+                 "--cluster", f"embedded://{root / 'data'}"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads((report / "summary.json").read_text())
+    assert set(written) == {"search", "related"} == set(printed)
+    assert json.loads((out / "summary.json").read_text()) == written   # the default location beside the models
+    for kind in ("search", "related"):
+        assert written[kind]["kind"] == kind and written[kind]["training"]["solver"] == "linearsvc"
+        assert written[kind]["ltr"] == printed[kind]["ltr"]
+    images = [f"{kind}-{plot}.png" for kind in ("search", "related") for plot in PLOTS]
+    for name in [*images, "index.html"]:
+        (report / name).unlink()     # eval --report must redraw everything from summary.json alone
+    assert main(["eval", "--report", str(report), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == images
+    page = (report / "index.html").read_text()
+    for name in images:
+        _assert_png(report / name)
+        assert f"<img src='{name}'" in page
+    for kind in ("search", "related"):
+        s = written[kind]
+        assert f"<section id='{kind}'>" in page and s["model"] in page
+        for metric in ("ndcg@10", "map", "mrr@10"):
+            assert f"<td>{s['first_pass'][metric]:.4f}</td><td>{s['ltr'][metric]:.4f}</td>" in page
+            assert f"{s['delta'][metric]['delta']:+.4f}" in page
+        lo, hi = s["delta"]["ndcg@10"]["ci95"]
+        assert f"[{lo:+.4f}, {hi:+.4f}]" in page
