@@ -4,10 +4,17 @@ The live alias only moves in one atomic ``_aliases`` call after the new index is
 passed its checks, so searches never see a partial index; the previous version is kept for
 ``--rollback``. A run that dies half-way leaves an index no alias points to; the next run deletes
 it before starting. Everything goes through the client, so a real cluster works the same way.
+
+The checks are strict on purpose: a document the mapping refuses is a pin missing from search, so
+a single refused bulk item (or a searchable count that differs from the valid pins read) stops the
+swap with a :class:`ReindexError`. The refused items go to ``<rejects dir>/<alias>.index.rejects.jsonl``
+(by default beside the corpus rejects ``pinsearch validate`` writes, ``CORPUS/.validation/rejects``)
+and the half-built index stays for inspection until the next run deletes it as a stale build.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,13 +32,28 @@ SignalProvider = Callable[[Pin], PinSignals]
 
 
 class ReindexError(RuntimeError):
-    pass
+    """A reindex or rollback that did not happen; the live alias was left where it was.
+
+    ``index`` is the unfinished index a failed build left behind (for inspection), ``rejects_file``
+    the file listing the documents the engine refused and ``failed`` those documents (id, error type,
+    reason), so callers can report them without parsing the message."""
+
+    def __init__(self, message: str, *, index: str | None = None, rejects_file: Path | None = None,
+                 failed: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.rejects_file = rejects_file
+        self.failed = failed or []
+
+
+REJECTS_SHOWN = 3  # refused documents named in a ReindexError message; the rest are in the file
 
 
 @dataclass(slots=True)
 class ReindexReport:
     """``stage_seconds``: prepare, read, documents (building them), bulk (sending them: client and
-    engine), verify (refresh, count, smoke queries), provenance, swap."""
+    engine), verify (refresh, count, smoke queries), provenance, swap. ``bulk_errors`` holds the
+    refused documents as :func:`bulk_failure` rows; a report is only returned when it is empty."""
 
     alias: str
     index: str
@@ -70,8 +92,19 @@ def versioned_indices(client: OpenSearch, alias: str) -> tuple[list[tuple[int, s
 def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "pins",
                    signals: SignalProvider | None = None, now: datetime | None = None,
                    chunk_size: int = 1000, progress: bool = True,
-                   on_reject: Callable[[Reject], None] | None = None) -> ReindexReport:
+                   on_reject: Callable[[Reject], None] | None = None,
+                   rejects_dir: str | Path | None = None) -> ReindexReport:
+    """Build ``alias-vN`` from the corpus, verify it and move ``alias`` to it in one atomic call.
+
+    Raises :class:`ReindexError` without touching the alias when any document is refused by the
+    engine (written to ``rejects_dir/<alias>.index.rejects.jsonl``; ``rejects_dir`` defaults to
+    ``CORPUS/.validation/rejects``, where ``pinsearch validate`` puts the corpus rejects), when the
+    searchable count differs from the valid pins read, or when a smoke query finds nothing.
+    """
     corpus_dir = Path(corpus_dir)
+    rejects_file = index_rejects_path(corpus_dir, alias, rejects_dir)
+    if rejects_file.is_file():  # from an earlier failed run: it would describe an index about to go
+        rejects_file.unlink()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     versions, live = versioned_indices(client, alias)
@@ -116,14 +149,16 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
             if ok:
                 indexed += 1
             else:
-                report.bulk_errors.append(item)
+                report.bulk_errors.append(bulk_failure(item))
             advance(1)
     timings["documents"] = built[0]
     timings["bulk"] = time.perf_counter() - t0 - built[0]
 
     t0 = time.perf_counter()
-    client.indices.refresh(index=index)
-    _verify(client, index, indexed, pins)
+    client.indices.refresh(index=index)  # also for the failure paths: the kept index is inspectable
+    if report.bulk_errors:
+        raise _refused(report, alias, previous, len(pins), rejects_file)
+    _verify(client, index, indexed, pins, alias=alias, previous=previous)
     timings["verify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -205,17 +240,93 @@ def _corpus_now(pins: list[Pin]) -> datetime:
     return newest
 
 
-def _verify(client: OpenSearch, index: str, indexed: int, pins: list[Pin]) -> None:
+def index_rejects_path(corpus_dir: str | Path, alias: str = "pins", rejects_dir: str | Path | None = None) -> Path:
+    """Where a full reindex lists the documents the engine refused: beside the corpus rejects of
+    ``pinsearch validate`` (``CORPUS/.validation/rejects``) unless ``rejects_dir`` says otherwise,
+    named after the alias so two aliases built from one corpus do not overwrite each other's."""
+    folder = Path(rejects_dir) if rejects_dir is not None else Path(corpus_dir) / ".validation" / "rejects"
+    return folder / f"{alias}.index.rejects.jsonl"
+
+
+_FIELD_IN_REASON = re.compile(r"failed to parse field \[([^\]]+)\]")
+
+
+def bulk_failure(item: dict[str, Any]) -> dict[str, Any]:
+    """One refused bulk item as a JSON-safe row: pin id, index, HTTP status, error type and reason,
+    the field when the engine names it, and the underlying cause. Item-level errors come back as
+    ``{"type", "reason", "caused_by"}``; a whole chunk lost to a transport error (the helper's
+    ``raise_on_exception=False`` path) comes back as a string and an exception object, which are
+    flattened here so the row can be written to JSON."""
+    op_type, info = next(iter(item.items())) if item else ("index", {})
+    error = info.get("error")
+    if isinstance(error, dict):
+        kind = str(error.get("type", "unknown"))
+        reason = str(error.get("reason", ""))
+        cause = error.get("caused_by")
+        caused_by = f"{cause.get('type')}: {cause.get('reason')}" if isinstance(cause, dict) else None
+    else:
+        exc = info.get("exception")
+        kind = type(exc).__name__ if exc is not None else "transport_error"
+        reason = str(error)
+        caused_by = None
+    match = _FIELD_IN_REASON.search(reason)
+    return {"file": "pins.jsonl", "id": info.get("_id"), "index": info.get("_index"), "op": op_type,
+            "status": info.get("status"),
+            "errors": [{"field": match.group(1) if match else None, "code": kind, "reason": reason,
+                        "caused_by": caused_by}]}
+
+
+def _write_rejects(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write the refused documents, one JSON object per line (the corpus rejects' layout), beside
+    the final name and renamed, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(path)
+
+
+def _refused(report: ReindexReport, alias: str, previous: str | None, valid_pins: int,
+             rejects_file: Path) -> ReindexError:
+    """The error for a build with refused documents: how many, the first few by pin id with error
+    type and reason, where the full list is, and that the alias did not move."""
+    failed = report.bulk_errors
+    try:
+        _write_rejects(rejects_file, failed)
+        where = f"all {len(failed)} in {rejects_file}"
+    except OSError as exc:  # a read-only corpus directory must not hide the real failure
+        where = f"could not write {rejects_file} ({exc})"
+    shown = "; ".join(f"pin [{row['id']}] {err['code']}: {err['reason']}"
+                      + (f" ({err['caused_by']})" if err.get("caused_by") else "")
+                      for row in failed[:REJECTS_SHOWN] for err in row["errors"][:1])
+    more = f"; and {len(failed) - REJECTS_SHOWN} more" if len(failed) > REJECTS_SHOWN else ""
+    return ReindexError(
+        f"reindex into [{report.index}] refused: {len(failed)} of {valid_pins} documents were rejected by the "
+        f"engine: {shown}{more}; {where}. Alias [{alias}] left on [{previous or 'nothing'}]; "
+        f"[{report.index}] is kept for inspection and deleted by the next reindex",
+        index=report.index, rejects_file=rejects_file, failed=failed)
+
+
+def _verify(client: OpenSearch, index: str, indexed: int, pins: list[Pin], *, alias: str,
+            previous: str | None) -> None:
+    """The new index holds exactly the valid pins read (not just what the engine acknowledged: a
+    lost acknowledgement or a duplicate id would hide a missing pin), and a few titles find their
+    pins. Any failure leaves the alias where it is."""
+    kept = f"alias [{alias}] left on [{previous or 'nothing'}]; [{index}] is kept for inspection and " \
+           "deleted by the next reindex"
     count = client.count(index=index)["count"]
-    if count != indexed:
-        raise ReindexError(f"verification failed for [{index}]: {indexed} documents acknowledged, {count} searchable")
+    if count != len(pins):
+        raise ReindexError(f"verification failed for [{index}]: {len(pins)} valid pins read, {indexed} "
+                           f"acknowledged, {count} searchable; {kept}", index=index)
     for pin in pins[:5]:
         words = " ".join(pin.title.split()[:3])
         if not words:
             continue
         hits = client.search(index=index, body={"query": {"match": {"title": words}}, "size": 10})
         if hits["hits"]["total"]["value"] == 0:
-            raise ReindexError(f"verification failed for [{index}]: smoke query [{words}] found nothing")
+            raise ReindexError(f"verification failed for [{index}]: smoke query [{words}] (pin [{pin.id}]) "
+                               f"found nothing; {kept}", index=index)
 
 
 class _progress:

@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="signals to compute: all, none, or a comma list of " + ", ".join(_signal_names()))
     p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
                    help="where computed signals are cached by input fingerprint (default ./.pinsearch-cache)")
+    p.add_argument("--pin2vec-window", type=_positive_int, default=None, metavar="N",
+                   help="Pin2Vec skip-gram window (default 5); part of the cache key, so changing it retrains")
+    p.add_argument("--pin2vec-epochs", type=_positive_int, default=None, metavar="N",
+                   help="Pin2Vec training epochs (default 10); part of the cache key, so changing it retrains")
+    p.add_argument("--rejects-dir", type=Path, default=None, metavar="DIR",
+                   help="where a full reindex lists documents the engine refused "
+                        "(default CORPUS/.validation/rejects, beside the corpus rejects of `validate`)")
     p.set_defaults(handler=cmd_reindex)
 
     p = sub.add_parser("search", parents=[common], help="search pins")
@@ -185,7 +192,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                       + (f"; instant signals (pins): {instant}" if instant else ""))
             return 0
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
-                                signals=signal_set.for_pin)
+                                signals=signal_set.for_pin, rejects_dir=args.rejects_dir)
     except ReindexError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -194,9 +201,29 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         _print_json(report.to_dict() | {"signals": signal_set.summary()})
     elif not _opt(args, "quiet", False):
         print(f"indexed {report.indexed} pins into [{report.index}], alias [{alias}] swapped "
-              f"(previous: {report.previous_index or 'none'}); {len(report.bulk_errors)} bulk errors, "
-              f"{report.corpus_rejects} corpus records rejected; {report.pins_per_second:.0f} pins/s")
+              f"(previous: {report.previous_index or 'none'}); {report.corpus_rejects} corpus records "
+              f"rejected; {report.pins_per_second:.0f} pins/s")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (a zero window or epoch count trains nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _signal_params(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Per-signal parameters set on the command line (only the ones given: the rest keep the signal
+    function's defaults, and the cache key is the same whether a default is spelled out or not)."""
+    pin2vec = {name: value for name, value in (("window", getattr(args, "pin2vec_window", None)),
+                                               ("epochs", getattr(args, "pin2vec_epochs", None)))
+               if value is not None}
+    return {"pin2vec": pin2vec} if pin2vec else {}
 
 
 def _signal_names() -> list[str]:
@@ -215,7 +242,8 @@ def _compute_signals(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     quiet = _opt(args, "quiet", False) or _opt(args, "json", False)
     incremental = bool(getattr(args, "incremental", False)) and not getattr(args, "full_signals", False)
     signal_set = compute_signals(args.corpus, args.cache, names, log=(lambda m: None) if quiet else
-                                 (lambda m: print(m, file=sys.stderr)), incremental=incremental)
+                                 (lambda m: print(m, file=sys.stderr)), incremental=incremental,
+                                 params=_signal_params(args))
     for name, error in signal_set.errors.items():
         print(f"pinsearch reindex: warning: signal [{name}] skipped: {error}", file=sys.stderr)
     return signal_set
@@ -230,7 +258,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         from ranking.query_signals import query_signals_for
         signals = query_signals_for(args.cache)(args.query)
         rescore = None if args.no_ltr else search_rescore(client, args.query, signals=signals)
-        hits = search_pins(client, args.query, args.k, index=index, explain=args.explain, rescore=rescore)
+        hits = search_pins(client, args.query, args.k, index=index, signals=signals, explain=args.explain,
+                           rescore=rescore)
         if args.explain and rescore:
             ltr = explain_search(client, args.query, [h.pin_id for h in hits], index=index, signals=signals)
             for hit in hits:

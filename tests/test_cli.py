@@ -56,3 +56,86 @@ def test_demo_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert summary["ltr"][kind]["parity"]["passed"], kind
         assert summary["ltr"][kind]["activation"]["active"] == summary["ltr"][kind]["model"], kind
     assert summary["related_examples"][0]["ltr_model"] == summary["ltr"]["related"]["model"]
+
+
+def _write_pins(corpus: Path, rows: list[dict]) -> None:
+    (corpus / "pins.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _alias_and_titles(cluster_dir: Path, words: list[str]) -> tuple[set[str], dict[str, int]]:
+    """Where the alias points and how many pins match each title word (read after the CLI closed the
+    embedded engine, through a fresh client)."""
+    import pinsearch
+    es = pinsearch.connect(f"embedded://{cluster_dir}")
+    try:
+        target = set(es.indices.get_alias(name="pins"))
+        hits = {w: es.count(index="pins", body={"query": {"match": {"title": w}}})["count"] for w in words}
+        return target, hits
+    finally:
+        pinsearch.close(es)
+
+
+def test_reindex_incremental_then_rollback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from indexer.corpus.sample import generate_sample
+    generate_sample(tmp_path / "sample", "XS", 2, progress=False, overwrite=True, n_pins=150)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "boards.jsonl").write_bytes((tmp_path / "sample" / "corpus" / "boards.jsonl").read_bytes())
+    rows = [json.loads(line) for line in (tmp_path / "sample" / "corpus" / "pins.jsonl").read_text().splitlines()]
+    _write_pins(corpus, rows)
+    data = tmp_path / "data"
+    base = ["--cluster", f"embedded://{data}", "--json", "--quiet", "--signals", "none"]
+    assert main(["reindex", str(corpus), *base]) == 0
+    assert _json_out(capsys)["index"] == "pins-v1"
+
+    # incremental: one pin changed, one deleted, one added, applied to the live index in place
+    rows[0]["title"] = "zanzibar spice market"
+    removed = rows.pop(1)
+    rows.append({**rows[2], "id": "p-cli-new", "title": "quokka selfie"})
+    _write_pins(corpus, rows)
+    assert main(["reindex", "--incremental", str(corpus), *base]) == 0
+    inc = _json_out(capsys)
+    assert (inc["added"], inc["changed"], inc["deleted"]) == (1, 1, 1) and inc["unchanged"] == len(rows) - 2
+    target, hits = _alias_and_titles(data, ["zanzibar", "quokka"])
+    assert target == {"pins-v1"} and hits == {"zanzibar": 1, "quokka": 1}
+
+    # a full reindex with another change builds pins-v2; rollback returns to pins-v1 and its documents
+    rows[3]["title"] = "wombat burrow"
+    _write_pins(corpus, rows)
+    assert main(["reindex", str(corpus), *base]) == 0
+    assert _json_out(capsys)["index"] == "pins-v2"
+    assert _alias_and_titles(data, ["wombat"]) == ({"pins-v2"}, {"wombat": 1})
+    assert main(["reindex", "--rollback", "--cluster", f"embedded://{data}", "--json"]) == 0
+    assert _json_out(capsys) == {"alias": "pins", "from": "pins-v2", "to": "pins-v1"}
+    target, hits = _alias_and_titles(data, ["wombat", "zanzibar", "quokka"])
+    assert target == {"pins-v1"} and hits == {"wombat": 0, "zanzibar": 1, "quokka": 1}
+    import pinsearch
+    es = pinsearch.connect(f"embedded://{data}")
+    try:
+        assert es.count(index="pins")["count"] == len(rows) and not es.exists(index="pins", id=removed["id"])
+    finally:
+        pinsearch.close(es)
+
+
+def test_reindex_rejects_bad_pin2vec_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["reindex", str(tmp_path), "--pin2vec-epochs", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_reindex_with_refused_documents_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.reindex as reindex_module
+    from indexer.corpus.sample import generate_sample
+    generate_sample(tmp_path / "sample", "XS", 3, progress=False, overwrite=True, n_pins=80)
+    corpus = tmp_path / "sample" / "corpus"
+    real_builder = reindex_module.pin_document
+    monkeypatch.setattr(reindex_module, "pin_document", lambda *a: {**real_builder(*a), "created_at": "someday"})
+    rejects = tmp_path / "rejects"
+    assert main(["reindex", str(corpus), "--cluster", f"embedded://{tmp_path / 'data'}", "--quiet",
+                 "--signals", "none", "--rejects-dir", str(rejects)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert err.startswith("pinsearch reindex: error: reindex into [pins-v1] refused: 80 of 80 documents")
+    assert "and 77 more" in err and str(rejects / "pins.index.rejects.jsonl") in err
+    assert len((rejects / "pins.index.rejects.jsonl").read_text().splitlines()) == 80

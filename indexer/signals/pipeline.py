@@ -2,8 +2,15 @@
 
 Each signal is a batch function over the corpus directory returning ``pin id -> value``. The cache
 key is the signal's name and version plus a fingerprint of exactly the corpus files it reads, so
-editing ``sessions.jsonl`` recomputes Pin2Vec but not annotations. Results are stored with joblib
-under ``<cache_dir>/<signal>/<key>.joblib``.
+editing ``sessions.jsonl`` recomputes Pin2Vec but not annotations, plus -- for signals with tunable
+parameters (Pin2Vec's ``window`` and ``epochs``) -- a digest of the parameter values in effect, so a
+run with other parameters never reuses values computed with the old ones. Results are stored with
+joblib under ``<cache_dir>/<signal>/<key>.joblib``.
+
+Signals that train a model (``trains_model``) save it under ``<cache_dir>/models/<signal>``, where the
+query side and instant updates load it, with ``signal.json`` beside it: the signal version, cache
+key, input files and fingerprint, and parameters it was trained from, so a model found on disk can be
+traced to the corpus state and settings that produced it.
 
 ``incremental=True`` (``pinsearch reindex --incremental``) lets the signals that have an instant path
 (annotations, interests, cohesion: ``indexer/signals/instant.py``) skip retraining when their inputs
@@ -17,9 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
+import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +45,8 @@ class SignalSpec:
     inputs: tuple[str, ...]       # corpus files (relative) the signal depends on
     version: int = 1
     trains_model: bool = False    # called with model_dir=<cache>/models/<name>, where query-side code finds it
+    params: tuple[str, ...] = ()  # keyword arguments of ``function`` a run may set; part of the cache key
+    settings: tuple[tuple[str, Any], ...] = ()  # their values for one run (``configure``), not set at register
 
 
 SIGNALS: dict[str, SignalSpec] = {}
@@ -88,27 +99,80 @@ def fingerprint(corpus_dir: Path, inputs: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _function(spec: SignalSpec) -> Callable[..., Any]:
+    module_name, _, function_name = spec.function.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def signal_params(spec: SignalSpec, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The values of a signal's tunable parameters for one run: the batch function's own defaults,
+    replaced by ``overrides``. Resolving the defaults (rather than keying on the overrides alone)
+    makes an explicit ``--pin2vec-epochs 10`` share the cache entry of a run that left it at 10."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(spec.params))
+    if unknown:
+        allowed = ", ".join(spec.params) or "none"
+        raise ValueError(f"signal [{spec.name}] has no parameter(s) {unknown}; tunable: {allowed}")
+    if not spec.params:
+        return {}
+    signature = inspect.signature(_function(spec))
+    values: dict[str, Any] = {}
+    for name in spec.params:
+        default = signature.parameters[name].default
+        if name not in overrides and default is inspect.Parameter.empty:
+            raise ValueError(f"signal [{spec.name}]: parameter [{name}] of {spec.function} has no default; "
+                             "give it a value")
+        values[name] = overrides.get(name, default)
+    return values
+
+
+def configure(spec: SignalSpec, overrides: Mapping[str, Any] | None = None) -> SignalSpec:
+    """The spec as one run uses it: ``settings`` holds every tunable parameter's value (see
+    :func:`signal_params`), which the batch function receives and the cache key includes."""
+    return replace(spec, settings=tuple(sorted(signal_params(spec, overrides).items())))
+
+
+def cache_key(spec: SignalSpec, corpus_dir: str | Path) -> str:
+    """``v<version>-<input fingerprint>``, plus ``-p<digest>`` of the parameter values in effect for
+    signals with tunable parameters (``spec.settings``, see :func:`configure`)."""
+    key = f"v{spec.version}-{fingerprint(Path(corpus_dir), spec.inputs)}"
+    params = dict(spec.settings)
+    if params:
+        digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        key += f"-p{digest}"
+    return key
+
+
 def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names: list[str] | None = None,
                     *, log: Callable[[str], None] = lambda message: None, strict: bool = False,
-                    incremental: bool = False) -> SignalSet:
+                    incremental: bool = False,
+                    params: Mapping[str, Mapping[str, Any]] | None = None) -> SignalSet:
     """Run the named signals (default: all registered) over a corpus.
 
     A signal that fails is reported in ``errors`` and left out (the index is still built, without it)
     unless ``strict``. ``incremental`` allows the instant path (module docstring) where it applies.
+    ``params`` sets tunable parameters per signal (``{"pin2vec": {"epochs": 20}}``); they are passed
+    to the batch function and folded into the cache key. A name or parameter that does not exist is
+    a ``ValueError`` before anything is computed, so a typo never silently trains with defaults.
     """
     from indexer.signals.instant import INSTANT, CorpusState
 
     corpus_dir = Path(corpus_dir)
+    unknown = sorted(set(params or {}) - set(SIGNALS))
+    if unknown:
+        raise ValueError(f"parameters given for unknown signal(s) {unknown}; known: {', '.join(SIGNALS)}")
+    configured = {name: configure(SIGNALS[name], (params or {}).get(name)) for name in SIGNALS
+                  if name in (params or {}) or SIGNALS[name].params}
     state = CorpusState(corpus_dir)  # read lazily, once, by the signals that need it
     result = SignalSet()
     for name in names or list(SIGNALS):
-        spec = SIGNALS[name]
-        key = f"v{spec.version}-{fingerprint(corpus_dir, spec.inputs)}"
+        spec = configured.get(name, SIGNALS[name])
+        key = cache_key(spec, corpus_dir)
         folder = Path(cache_dir) / name if cache_dir is not None else None
         cache_file = folder / f"{key}.joblib" if folder is not None else None
         instant = INSTANT.get(name) if spec.trains_model else None
         started = time.perf_counter()
-        if cache_file is not None and cache_file.exists():
+        if cache_file is not None and cache_file.exists() and _model_matches(spec, instant, cache_dir, key):
             result.values[name] = joblib.load(cache_file)
             result.cached[name] = True
         elif incremental and instant is not None and folder is not None and (folder / f"{key}.instant.joblib").exists():
@@ -138,16 +202,57 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
 
 
 def _batch(spec: SignalSpec, corpus_dir: Path, cache_dir: str | Path | None, log: Callable[[str], None]) -> Any:
-    module_name, _, function_name = spec.function.partition(":")
-    function = getattr(importlib.import_module(module_name), function_name)
-    log(f"computing signal [{spec.name}]")
+    """Compute one signal over the whole corpus with the parameter values in ``spec.settings``; a
+    model-training signal retrains into ``<cache>/models/<name>`` and records there what it was
+    trained from (``signal.json``)."""
+    function = _function(spec)
+    params = dict(spec.settings)
+    log(f"computing signal [{spec.name}]" + (f" with {dict(params)}" if params else ""))
     if spec.trains_model and cache_dir is not None:
         target = model_dir(cache_dir, spec.name)
         if target.exists():
             import shutil
             shutil.rmtree(target)  # inputs changed: retrain rather than reuse a stale model
-        return function(corpus_dir, model_dir=target)
-    return function(corpus_dir)
+        values = function(corpus_dir, model_dir=target, **params)
+        # written even when nothing was trained (Pin2Vec without sessions): the record says so, and the
+        # cached (empty) values stay valid instead of being recomputed on every run
+        target.mkdir(parents=True, exist_ok=True)
+        files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+        key = cache_key(spec, corpus_dir)
+        _dump_json({"signal": spec.name, "version": spec.version, "cache_key": key,
+                    "inputs": list(spec.inputs), "fingerprint": key.split("-")[1],
+                    "params": dict(params), "corpus_dir": str(corpus_dir.resolve()), "model_files": files},
+                   target / "signal.json")
+        return values
+    return function(corpus_dir, **params)
+
+
+def _model_matches(spec: SignalSpec, instant: Any, cache_dir: str | Path | None, key: str) -> bool:
+    """Whether cached values of a model-training signal still have their model on disk.
+
+    Only for signals without an instant path (Pin2Vec): their saved model must be the one behind
+    the cached vectors (same cache key in ``signal.json``), otherwise a deleted or replaced model
+    directory would go unnoticed and the query side would load vectors the index does not hold; a
+    mismatch recomputes. Instant signals keep their model across incremental updates on purpose
+    (the values move on, the model stays), so their model is checked by ``_instant_update`` instead.
+    """
+    if not spec.trains_model or instant is not None or cache_dir is None:
+        return True
+    record = read_model_record(cache_dir, spec.name)
+    return record is not None and record.get("cache_key") == key
+
+
+def read_model_record(cache_dir: str | Path, name: str) -> dict[str, Any] | None:
+    """The ``signal.json`` a full run wrote beside a signal's saved model, or None when there is none
+    (never trained with this cache, or trained before the record existed)."""
+    path = model_dir(cache_dir, name) / "signal.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _dump_json(value: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=True, default=str))
+    tmp.replace(path)
 
 
 def _pin_state(instant: Any, state: Any, model: Path) -> dict[str, Any]:
@@ -210,7 +315,11 @@ def _instant_update(name: str, instant: Any, state: Any, folder: Path, model: Pa
 
 # The signals pinsearch computes; each module's batch function returns pin id -> value.
 register(SignalSpec("cooccur", "indexer.signals.cooccurrence:cooccurrence_candidates", ("pins.jsonl", "boards.jsonl")))
-register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl")))
+# pin2vec v2: trains_model, so the model behind the indexed vectors is saved (and the cache entries of
+# v1, which saved none, are recomputed once). It has no instant path: when sessions change it retrains
+# in batch, on incremental runs too.
+register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl"),
+                    version=2, trains_model=True, params=("window", "epochs")))
 register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl", "pages.jsonl",
                                                                       "judgements/cohesion.jsonl"),
                    version=2, trains_model=True))

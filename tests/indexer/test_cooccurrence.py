@@ -114,3 +114,20 @@ def test_board_files_read_split_and_report_bad_lines(tmp_path: Path) -> None:
     empty.write_text("nonsense\n")
     with pytest.raises(InteractionFormatError, match="empty.tsv"):
         read_boards(empty)
+
+
+@pytest.mark.parametrize("measure", ["count", "cosine"])
+def test_parallel_blocks_give_exactly_the_serial_result(measure: str) -> None:
+    """``n_jobs > 1`` only spreads row blocks over threads: values, order and ties must not move."""
+    groups = _random_boards(seed=4, boards=400, items=90)
+    x = incidence_matrix(groups, ItemIndex.build(groups))
+    serial = top_n_neighbours(x, top_n=6, measure=measure, block_size=7, n_jobs=1)
+    for n_jobs in (2, -1):
+        parallel = top_n_neighbours(x, top_n=6, measure=measure, block_size=7, n_jobs=n_jobs)
+        assert parallel.shape == serial.shape
+        assert np.array_equal(parallel.indptr, serial.indptr)
+        assert np.array_equal(parallel.indices, serial.indices)
+        assert np.array_equal(parallel.data, serial.data)  # bit for bit, not approximately
+    a = BoardCooccurrence(top_n=6, measure=measure, block_size=5).fit(groups)
+    b = BoardCooccurrence(top_n=6, measure=measure, block_size=5, n_jobs=2).fit(groups)
+    assert all(a.neighbours(i) == b.neighbours(i) for i in a.index_.ids)

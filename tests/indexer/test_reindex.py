@@ -172,3 +172,76 @@ def test_index_version_records_its_provenance(tmp_path, corpus):
         assert meta["corpus"] == str(corpus.resolve()) and "active_ltr_models" in meta
     finally:
         pinsearch.close(es)
+
+
+def _small_corpus(root: Path, source: Path, n: int = 60) -> Path:
+    """A private corpus (pins and boards only) so a failed run's rejects land beside it, not in the
+    module's shared sample."""
+    root.mkdir(parents=True)
+    (root / "boards.jsonl").write_bytes((source / "boards.jsonl").read_bytes())
+    lines = (source / "pins.jsonl").read_text().splitlines()[:n]
+    (root / "pins.jsonl").write_text("".join(line + "\n" for line in lines))
+    return root
+
+
+def test_refused_documents_stop_the_swap_and_are_written_to_rejects(tmp_path, corpus, monkeypatch):
+    import indexer.reindex as reindex_module
+    from indexer.reindex import index_rejects_path
+
+    work = _small_corpus(tmp_path / "corpus", corpus)
+    bad_id = json.loads((work / "pins.jsonl").read_text().splitlines()[7])["id"]
+    real_builder = reindex_module.pin_document
+
+    def builder(pin, boards, now, signals):  # what a signal or builder bug would send: a negative rank_feature
+        doc = real_builder(pin, boards, now, signals)
+        if pin.id == bad_id:
+            doc["popularity"] = -1.0
+        return doc
+
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        reindex_corpus(es, work, progress=False)
+        monkeypatch.setattr(reindex_module, "pin_document", builder)
+        with pytest.raises(ReindexError, match=rf"1 of 60 documents were rejected.*pin \[{bad_id}\] "
+                                               r"mapper_parsing_exception.*popularity") as failure:
+            reindex_corpus(es, work, progress=False)
+        rejects_file = index_rejects_path(work)
+        assert rejects_file == work / ".validation" / "rejects" / "pins.index.rejects.jsonl"
+        assert str(rejects_file) in str(failure.value) and failure.value.rejects_file == rejects_file
+        assert "Alias [pins] left on [pins-v1]" in str(failure.value)
+        rows = [json.loads(line) for line in rejects_file.read_text().splitlines()]
+        assert [(r["id"], r["index"], r["status"]) for r in rows] == [(bad_id, "pins-v2", 400)]
+        assert rows[0]["errors"][0]["field"] == "popularity"
+        assert rows[0]["errors"][0]["code"] == "mapper_parsing_exception"
+        # the live alias never moved; the half-built index is kept for inspection
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v1"}
+        assert es.count(index="pins-v2")["count"] == 59
+        # the next (fixed) run cleans the failed build and its rejects file up
+        monkeypatch.setattr(reindex_module, "pin_document", real_builder)
+        report = reindex_corpus(es, work, progress=False)
+        assert report.deleted_stale == ["pins-v2"] and report.index == "pins-v2" and report.indexed == 60
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v2"} and not rejects_file.exists()
+    finally:
+        pinsearch.close(es)
+
+
+def test_count_differing_from_valid_pins_stops_the_swap(tmp_path, corpus, monkeypatch):
+    import indexer.reindex as reindex_module
+
+    work = _small_corpus(tmp_path / "corpus", corpus, n=30)
+    real_actions = reindex_module._actions
+
+    def colliding(index, pins, *rest):  # two pins written under one id: acknowledged, yet one is missing
+        for i, action in enumerate(real_actions(index, pins, *rest)):
+            yield {**action, "_id": pins[0].id} if i == 1 else action
+
+    es = pinsearch.connect(f"embedded://{tmp_path / 'd'}")
+    try:
+        reindex_corpus(es, work, progress=False, rejects_dir=tmp_path / "rejects")
+        monkeypatch.setattr(reindex_module, "_actions", colliding)
+        with pytest.raises(ReindexError, match=r"30 valid pins read, 30 acknowledged, 29 searchable"):
+            reindex_corpus(es, work, progress=False, rejects_dir=tmp_path / "rejects")
+        assert set(es.indices.get_alias(name="pins")) == {"pins-v1"} and es.count(index="pins")["count"] == 30
+        assert not (tmp_path / "rejects").exists()  # nothing was refused, so no rejects file
+    finally:
+        pinsearch.close(es)
