@@ -72,6 +72,26 @@ class IllegalArgumentError(OpenSearchError):
     error_type = "illegal_argument_exception"
 
 
+class NumberFormatError(OpenSearchError):
+    """Java's ``NumberFormatException`` (``Double.parseDouble``, ``Integer.parseInt`` ...)."""
+    status = 400
+    error_type = "number_format_exception"
+
+
+class QueryShardError(OpenSearchError):
+    """``QueryShardException``: a query that cannot be built against the shard's mapping."""
+    status = 400
+    error_type = "query_shard_exception"
+
+
+def failed_to_create_query(cause: OpenSearchError, index: str, index_uuid: str) -> OpenSearchError:
+    """``QueryShardContext.toQuery``: a failure while building the Lucene query, wrapped as OpenSearch does."""
+    if isinstance(cause, QueryShardError | ParsingError):   # rethrown as they are
+        return cause
+    return QueryShardError(f"failed to create query: {cause.reason}", caused_by=cause, index=index,
+                           index_uuid=index_uuid)
+
+
 class MapperParsingError(OpenSearchError):
     status = 400
     error_type = "mapper_parsing_exception"
@@ -122,19 +142,34 @@ class ActionRequestValidationError(OpenSearchError):
 
 
 class SearchPhaseExecutionError(OpenSearchError):
-    """What OpenSearch wraps a per-shard query failure in; the shard's cause is kept."""
+    """What OpenSearch wraps a per-shard query failure in; the shard's cause is kept in ``failed_shards``.
+
+    As ``SearchPhaseExecutionException`` renders it: the root cause is the deepest OpenSearch exception
+    of the shard failure's chain (a JDK exception such as ``illegal_argument_exception`` gets a wrapper
+    of the same name); ``caused_by`` holds that root cause unless it *is* the shard failure itself
+    (``deduplicateCause``), so a ``query_shard_exception`` appears once, under ``failed_shards``.
+    """
     status = 400
     error_type = "search_phase_execution_exception"
 
     def __init__(self, cause: OpenSearchError, index: str) -> None:
-        super().__init__("all shards failed", status=cause.status, caused_by=cause, phase="query",
+        super().__init__("all shards failed", status=cause.status, phase="query",
                          grouped=True, failed_shards=[{"shard": 0, "index": index, "node": "localnode",
                                                        "reason": cause.cause_dict()}])
+        self.shard_cause = cause
+        root = cause
+        if cause.error_type in JAVA_NATIVE_TYPES:
+            # OpenSearchException.guessRootCauses: a new exception named after the JDK one
+            root = OpenSearchError(cause.reason, status=cause.status, error_type=cause.error_type, caused_by=cause)
+        else:
+            while root.caused_by is not None and root.caused_by.error_type not in JAVA_NATIVE_TYPES:
+                root = root.caused_by
+        self.root = root
+        self.caused_by = None if root is cause else root
 
     def to_body(self) -> dict[str, Any]:
         body = super().to_body()
-        assert self.caused_by is not None
-        body["error"]["root_cause"] = [self.caused_by.cause_dict()]
+        body["error"]["root_cause"] = [{k: v for k, v in self.root.cause_dict().items() if k != "caused_by"}]
         return body
 
 

@@ -19,7 +19,8 @@ DEFAULT_FLUSH_THRESHOLD_BYTES = 512 * 1024 * 1024
 
 _PRIVATE = {"index.uuid", "index.creation_date", "index.version.created", "index.provided_name"}
 _UPDATABLE = {"index.refresh_interval", "index.number_of_replicas", "index.max_result_window",
-              "index.knn.algo_param.ef_search", "index.translog.durability", "index.blocks.write",
+              "index.knn.algo_param.ef_search", "index.knn.advanced.approximate_threshold",
+              "index.translog.durability", "index.blocks.write",
               "index.max_rescore_window", "index.translog.flush_threshold_size", "index.hidden",
               "index.auto_expand_replicas"}
 
@@ -105,7 +106,29 @@ def apply_update(current: dict[str, Any], requested: dict[str, Any], index_name:
     return updated
 
 
+def _int_bounds() -> dict[str, tuple[int, int]]:
+    from localnode.knn.mapping import (APPROXIMATE_THRESHOLD_MAX, APPROXIMATE_THRESHOLD_MIN,
+                                       APPROXIMATE_THRESHOLD_SETTING, EF_SEARCH_MIN, EF_SEARCH_SETTING)
+    return {APPROXIMATE_THRESHOLD_SETTING: (APPROXIMATE_THRESHOLD_MIN, APPROXIMATE_THRESHOLD_MAX),
+            EF_SEARCH_SETTING: (EF_SEARCH_MIN, 2**31 - 1)}
+
+
+def _validate_int_setting(key: str, raw: Any, low: int, high: int) -> None:
+    """``Setting.intSetting(key, default, min, max)``: Integer.parseInt, then the bounds, with its messages."""
+    text = _as_str(raw)
+    if not re.fullmatch(r"[+-]?\d+", text) or not -(2**31) <= int(text) <= 2**31 - 1:
+        raise IllegalArgumentError(f"Failed to parse value [{text}] for setting [{key}]")
+    value = int(text)
+    if value < low:
+        raise IllegalArgumentError(f"Failed to parse value [{text}] for setting [{key}] must be >= {low}")
+    if value > high:
+        raise IllegalArgumentError(f"Failed to parse value [{text}] for setting [{key}] must be <= {high}")
+
+
 def validate(flat: dict[str, Any]) -> None:
+    for key, (low, high) in _int_bounds().items():
+        if flat.get(key) is not None:
+            _validate_int_setting(key, flat[key], low, high)
     interval = flat.get("index.refresh_interval")
     if interval is not None:
         parse_time_value(interval, "index.refresh_interval")

@@ -52,6 +52,15 @@ DEFAULT_M = 16
 DEFAULT_EF_CONSTRUCTION = 100
 #: ``ef_search`` default: faiss method parameter and ``index.knn.algo_param.ef_search``.
 DEFAULT_EF_SEARCH = 100
+#: ``index.knn.advanced.approximate_threshold`` (k-NN 2.18+, ``KNNSettings``): a segment gets an HNSW
+#: graph only when it holds at least this many vectors; smaller segments are searched exactly.
+#: 0 = always build, -1 = never; an int setting in [-1, Integer.MAX_VALUE - 2], index scope, dynamic.
+APPROXIMATE_THRESHOLD_SETTING = "index.knn.advanced.approximate_threshold"
+DEFAULT_APPROXIMATE_THRESHOLD = 15_000
+APPROXIMATE_THRESHOLD_MIN = -1
+APPROXIMATE_THRESHOLD_MAX = 2**31 - 1 - 2
+EF_SEARCH_SETTING = "index.knn.algo_param.ef_search"
+EF_SEARCH_MIN = 2
 
 _DATA_TYPES = ("binary", "byte", "float")
 _MODES = ("in_memory", "on_disk")

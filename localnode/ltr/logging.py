@@ -161,7 +161,7 @@ class FetchPhaseFailure(SearchPhaseExecutionError):
 
     def to_body(self) -> dict[str, Any]:
         body = super().to_body()
-        root: OpenSearchError = self
+        root: OpenSearchError = self.shard_cause
         while root.caused_by is not None:
             root = root.caused_by
         body["error"]["root_cause"] = [{k: v for k, v in root.cause_dict().items() if k != "caused_by"}]

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, OpenSearchError
+from localnode.errors import IllegalArgumentError, NumberFormatError, OpenSearchError, QueryShardError
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -49,21 +49,10 @@ class NullPointerError(OpenSearchError):
     error_type = "null_pointer_exception"
 
 
-class NumberFormatError(OpenSearchError):
-    status = 400
-    error_type = "number_format_exception"
-
-
 class JsonParseError(OpenSearchError):
     """Jackson's ``JsonParseException`` (malformed JSON, duplicate field)."""
     status = 400
     error_type = "json_parse_exception"
-
-
-class QueryShardError(OpenSearchError):
-    """``QueryShardException``: how a feature whose query cannot be built is reported."""
-    status = 400
-    error_type = "query_shard_exception"
 
 
 class ScriptError(OpenSearchError):

@@ -20,8 +20,15 @@ class DateParseError(ValueError):
     pass
 
 
-def parse_date_millis(value: object, formats: str = "strict_date_optional_time||epoch_millis") -> int:
-    """Epoch milliseconds for a date value; raises :class:`DateParseError` with OpenSearch's wording."""
+def parse_date_millis(value: object, formats: str = "strict_date_optional_time||epoch_millis",
+                      round_up: bool = False) -> int:
+    """Epoch milliseconds for a date value; raises :class:`DateParseError` with OpenSearch's wording.
+
+    ``round_up`` is the parser OpenSearch uses for the upper end of a range (``lte``, and ``gt``
+    before it adds one millisecond): time fields missing from the text take their maximum
+    (``JavaDateFormatter``'s round-up parser defaults hour 23, minute 59, second 59 and nano
+    999,999,999), so ``2024-01-02`` becomes ``2024-01-02T23:59:59.999``. Missing month and day are
+    still 1, as in OpenSearch (``2024`` rounds up to ``2024-01-01T23:59:59.999``)."""
     allow_epoch = "epoch_millis" in formats or "epoch_second" in formats
     epoch_seconds = "epoch_second" in formats and "epoch_millis" not in formats
     if isinstance(value, bool):
@@ -37,7 +44,7 @@ def parse_date_millis(value: object, formats: str = "strict_date_optional_time||
     if match and ("strict_date_optional_time" in formats or "date_optional_time" in formats
                   or "date_time" in formats or "strict_date" in formats):
         try:
-            return _iso_to_millis(match)
+            return _iso_to_millis(match, round_up)
         except ValueError as exc:
             raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]") from exc
     if allow_epoch and _EPOCH.match(text):
@@ -46,15 +53,16 @@ def parse_date_millis(value: object, formats: str = "strict_date_optional_time||
     raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
 
 
-def _iso_to_millis(match: re.Match[str]) -> int:
+def _iso_to_millis(match: re.Match[str], round_up: bool = False) -> int:
     parts = match.groupdict()
     frac = parts["frac"] or ""
-    micros = int((frac + "000000")[:6]) if frac else 0
+    micros = int((frac + "000000")[:6]) if frac else (999_000 if round_up else 0)
+    missing_time = 59 if round_up else 0
     moment = datetime(int(parts["y"]), int(parts["m"] or 1), int(parts["d"] or 1),
-                      int(parts["H"] or 0), int(parts["M"] or 0), int(parts["S"] or 0), micros,
-                      tzinfo=timezone.utc)
+                      int(parts["H"] or (23 if round_up else 0)), int(parts["M"] or missing_time),
+                      int(parts["S"] or missing_time), micros, tzinfo=timezone.utc)
     tz = parts["tz"]
-    millis = int(moment.timestamp() * 1000) if moment.year >= 1970 else _slow_millis(moment)
+    millis = _exact_millis(moment)  # integer arithmetic: float timestamps can lose the last millisecond
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
@@ -63,7 +71,7 @@ def _iso_to_millis(match: re.Match[str]) -> int:
     return millis
 
 
-def _slow_millis(moment: datetime) -> int:
+def _exact_millis(moment: datetime) -> int:
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 

@@ -79,7 +79,7 @@ def bulk(node: "Node", request: RestRequest) -> RestResponse:
             results[position] = _error_item(item, None, IllegalArgumentError("index is missing"), status=400)
             continue
         by_index.setdefault(item["index"], []).append(position)
-    touched: list["LocalIndex"] = []
+    touched: list[tuple["LocalIndex", list[int]]] = []
     for name, positions in by_index.items():
         try:
             index = node.get_or_create_for_write(name)
@@ -87,11 +87,18 @@ def bulk(node: "Node", request: RestRequest) -> RestResponse:
             for position in positions:
                 results[position] = _error_item(items[position], name, exc)
             continue
-        touched.append(index)
+        touched.append((index, positions))
         _apply_index_items(index, [(p, items[p]) for p in positions], results)
-    forced = False
-    for index in touched:
-        forced = refresh_after_write(index, request) or forced
+    forced: dict[str, bool] = {}
+    for index, positions in touched:
+        if index.name not in forced:
+            forced[index.name] = refresh_after_write(index, request)
+        if forced[index.name]:
+            # refresh=true: BulkShardResponse.setForcedRefresh marks every item that has a response
+            for position in positions:
+                body = next(iter(results[position].values())) if results[position] else None
+                if body is not None and "error" not in body:
+                    body["forced_refresh"] = True
     errors = any("error" in next(iter(r.values())) for r in results if r is not None)
     return RestResponse(200, {"took": int((time.perf_counter() - started) * 1000), "errors": errors,
                               "items": results})

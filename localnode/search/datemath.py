@@ -1,7 +1,11 @@
 """OpenSearch date math for range queries: ``now``, ``now-1d/d``, ``2024-01-01||+1M/M``.
 
-Rounding follows OpenSearch: with ``/unit`` an upper bound that is inclusive (``lte``) or a lower
-bound that is exclusive (``gt``) rounds up to the last millisecond of the unit; otherwise down.
+Rounding follows OpenSearch (``DateFieldMapper.rangeQuery`` + ``JavaDateMathParser``): an upper bound
+that is inclusive (``lte``) or a lower bound that is exclusive (``gt``) is parsed with ``round_up``,
+the others (``gte``, ``lt``) rounding down; ``gt`` then adds and ``lt`` subtracts one millisecond.
+``round_up`` means two things: ``/unit`` goes to the last millisecond of the unit instead of its
+first, and a plain date without a time (``2024-01-02``) fills the missing time fields with their
+maximum (``23:59:59.999``). The anchor before ``||`` is always parsed rounding down, as OpenSearch does.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def resolve_date_math(expression: str, *, round_up: bool, date_format: str,
         except DateParseError as exc:
             raise OpenSearchError(str(exc), status=400, error_type="parse_exception") from None
     else:
-        return parse_date_millis(expression, date_format)
+        return parse_date_millis(expression, date_format, round_up=round_up)
     moment = datetime.fromtimestamp(anchor / 1000, tz=timezone.utc)
     position = 0
     for match in _OP.finditer(rest):

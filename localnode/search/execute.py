@@ -70,6 +70,7 @@ class ShardResult:
     total: int
     rescore_queries: list[Query] = field(default_factory=list)
     named_matches: dict[str, np.ndarray] | None = None
+    max_score: float | None = None   # sorted requests with track_scores: best score of every match
 
 
 def parse_request(body: dict[str, Any] | None, params: dict[str, str]) -> SearchRequest:
@@ -96,6 +97,10 @@ def parse_request(body: dict[str, Any] | None, params: dict[str, str]) -> Search
     sort_spec = params.get("sort") or body.get("sort")
     if sort_spec is not None:
         request.sort = parse_sort(sort_spec.split(",") if isinstance(sort_spec, str) else sort_spec)
+        if len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc":
+            # SortBuilder.buildSort: a lone score-descending sort is the natural order and is dropped,
+            # so the response is that of an unsorted request (real _score, max_score, no "sort")
+            request.sort = None
     request.source = SourceFilter.parse(body.get("_source"), params)
     tth = params.get("track_total_hits", body.get("track_total_hits"))
     if tth is not None:
@@ -195,8 +200,7 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
     try:
         needs_scores = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
         weight = query.weight(searcher, np.float32(1.0), needs_scores)
-        by_score = request.search_after is None and (request.sort is None or (
-            len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc"))
+        by_score = request.search_after is None and request.sort is None
         k = max([request.from_ + request.size] + [int(spec.get("window_size", 10)) for spec in request.rescore])
         pruned = None
         if by_score and post_filter is None and request.min_score is None:
@@ -215,20 +219,22 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
                 docs, scores = docs[keep], scores[keep]
             total = len(docs)
         sort_keys = None
+        max_score = None
         if by_score:
             docs, scores = top_by_score(docs, scores, k)
             if request.rescore:
                 from localnode.search.rescore import apply_rescores
                 docs, scores = apply_rescores(searcher, docs, scores, request.rescore, rescore_queries)
-            if request.sort is not None:
-                sort_keys = [[float(s)] for s in scores]
         else:
+            if request.track_scores and len(scores):
+                max_score = float(scores.max())   # MaxScoreCollector sees every collected match
             docs, scores, sort_keys = sort_values(searcher, docs, scores, request.sort or [], request.from_ + request.size,
                                                   request.search_after)
         index.stats_counters["query_total"] += 1
     except OpenSearchError as exc:
         raise SearchPhaseExecutionError(exc, index.name) from None
-    return ShardResult(index, searcher, query, weight, docs, scores, sort_keys, total, rescore_queries)
+    return ShardResult(index, searcher, query, weight, docs, scores, sort_keys, total, rescore_queries,
+                       max_score=max_score)
 
 
 def parse_rescore_query(index: "LocalIndex", spec: Any) -> Query:
@@ -274,9 +280,13 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
             hits_obj["total"] = {"value": total, "relation": "eq"}
         else:
             hits_obj["total"] = {"value": int(tth), "relation": "gte"}
-    scored = request.sort is None or request.track_scores or request.rescore
-    all_scores = [score for _, _, score, _ in ranked]
-    hits_obj["max_score"] = float(max(all_scores)) if scored and all_scores else None
+    if request.sort is None:
+        all_scores = [score for _, _, score, _ in ranked]
+        hits_obj["max_score"] = float(max(all_scores)) if all_scores else None
+    else:
+        # a field sort tracks the max score only with track_scores (TopDocsCollectorContext)
+        shard_max = [r.max_score for r in shard_results if r.max_score is not None]
+        hits_obj["max_score"] = float(np.float32(max(shard_max))) if request.track_scores and shard_max else None
     hits_obj["hits"] = hits
     response: dict[str, Any] = {
         "took": int((time.perf_counter() - started) * 1000), "timed_out": False,
@@ -293,12 +303,12 @@ def _merge(results: list[ShardResult], request: SearchRequest) -> list[tuple[int
         for rank, (doc, score) in enumerate(zip(result.docs.tolist(), result.scores.tolist())):
             keys = result.sort_keys[rank] if result.sort_keys is not None else None
             rows.append((shard_i, doc, score, keys))
-    if len(results) > 1 or request.sort is not None:
-        if request.sort is None or (len(request.sort) == 1 and request.sort[0].field == "_score"):
+    if request.sort is None:
+        if len(results) > 1:
             rows.sort(key=lambda r: (-r[2], r[0], r[1]))
-        else:
-            from localnode.search.sorting import merge_key
-            rows.sort(key=lambda r: (merge_key(request.sort, r[3]), r[0], r[1]))  # type: ignore[arg-type]
+    elif len(results) > 1:
+        from localnode.search.sorting import merge_key
+        rows.sort(key=lambda r: (merge_key(request.sort, r[3]), r[0], r[1]))  # type: ignore[arg-type]
     return rows
 
 
@@ -311,7 +321,9 @@ def _fetch_hit(result: ShardResult, doc: int, score: float, keys: list[Any] | No
     if request.seq_no_primary_term:
         hit["_seq_no"] = int(segment.seq_nos[local])
         hit["_primary_term"] = 1
-    scored = request.sort is None or request.track_scores or request.rescore
+    # SearchPhaseController.getHits: a sort on _score gives the hit its score from the sort value;
+    # otherwise a field-sorted hit has a score only with track_scores
+    scored = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
     hit["_score"] = float(np.float32(score)) if scored else None
     if request.source.enabled:
         source = orjson.loads(segment.source_bytes(local))

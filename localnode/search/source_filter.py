@@ -1,8 +1,7 @@
-"""``_source`` filtering (includes/excludes with wildcards on dotted paths), as in OpenSearch."""
+"""``_source`` filtering (includes/excludes with wildcards on dotted paths), as OpenSearch's ``XContentMapValues.filter``."""
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from localnode.errors import ParsingError
@@ -55,39 +54,119 @@ class SourceFilter:
     def apply(self, source: dict[str, Any]) -> dict[str, Any]:
         if self.is_identity:
             return source
-        return _filter(source, "", self.includes, self.excludes)
+        return _filter(source, self.includes, self.excludes)
 
 
-def _matches(path: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+class _Glob:
+    """A union of simple wildcard patterns (``*`` only, as ``Regex.simpleMatchToAutomaton``) run as an
+    automaton one character at a time, with ``makeMatchDotsInFieldNames``: ``p`` also matches ``p.*``.
+
+    A state is a frozenset of (pattern, position) pairs; the empty set is Lucene's dead state (-1)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = list(patterns) + [p + ".*" for p in patterns]
+        self._steps: dict[tuple[frozenset[tuple[int, int]], str], frozenset[tuple[int, int]]] = {}
+
+    def start(self) -> frozenset[tuple[int, int]]:
+        return self._closure({(i, 0) for i in range(len(self.patterns))})
+
+    def _closure(self, states: set[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+        out: set[tuple[int, int]] = set()
+        stack = list(states)
+        while stack:
+            i, pos = stack.pop()
+            if (i, pos) in out:
+                continue
+            out.add((i, pos))
+            pattern = self.patterns[i]
+            if pos < len(pattern) and pattern[pos] == "*":
+                stack.append((i, pos + 1))
+        return frozenset(out)
+
+    def step(self, states: frozenset[tuple[int, int]], text: str) -> frozenset[tuple[int, int]]:
+        key = (states, text)
+        cached = self._steps.get(key)
+        if cached is not None:
+            return cached
+        current = states
+        for ch in text:
+            if not current:
+                break
+            following: set[tuple[int, int]] = set()
+            for i, pos in current:
+                pattern = self.patterns[i]
+                if pos < len(pattern):
+                    if pattern[pos] == "*":
+                        following.add((i, pos))
+                    elif pattern[pos] == ch:
+                        following.add((i, pos + 1))
+            current = self._closure(following)
+        if len(self._steps) < 4096:
+            self._steps[key] = current
+        return current
+
+    def accepts(self, states: frozenset[tuple[int, int]]) -> bool:
+        return any(pos == len(self.patterns[i]) for i, pos in states)
 
 
-def _could_match_below(path: str, patterns: list[str]) -> bool:
-    prefix = path + "."
-    return any(p.startswith(prefix) or fnmatch.fnmatchcase(prefix, p.split(".")[0] + ".*") or "*" in p.split(".")[0]
-               and fnmatch.fnmatchcase(path, p.split(".")[0]) for p in patterns)
+_MATCH_ALL = _Glob(["*"])
 
 
-def _filter(node: dict[str, Any], prefix: str, includes: list[str], excludes: list[str]) -> dict[str, Any]:
+def _filter(source: dict[str, Any], includes: list[str], excludes: list[str]) -> dict[str, Any]:
+    """``XContentMapValues.filter``: includes select paths (and everything below them), excludes drop
+    them; objects inside arrays are filtered with the array's path, and an array or an array element
+    left empty is dropped."""
+    include = _Glob(includes) if includes else _MATCH_ALL
+    exclude = _Glob(excludes)
+    return _filter_map(source, include, include.start(), exclude, exclude.start())
+
+
+def _filter_map(node: dict[str, Any], include: _Glob, include_start: frozenset, exclude: _Glob,
+                exclude_start: frozenset) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in node.items():
-        path = prefix + key
-        if excludes and _matches(path, excludes):
+        include_state = include.step(include_start, key)
+        if not include_state:
             continue
-        included = not includes or _matches(path, includes)
+        exclude_state = exclude.step(exclude_start, key)
+        if exclude_state and exclude.accepts(exclude_state):
+            continue
+        sub_include, sub_state = include, include_state
+        if include.accepts(include_state):
+            if not exclude_state or not exclude.step(exclude_state, "."):
+                out[key] = value   # no exclude can match below: keep the whole value
+                continue
+            sub_include, sub_state = _MATCH_ALL, _MATCH_ALL.start()   # only excludes matter below
         if isinstance(value, dict):
-            if included:
-                out[key] = _filter(value, path + ".", [], excludes) if excludes else value
-            elif _could_match_below(path, includes):
-                inner = _filter(value, path + ".", includes, excludes)
-                if inner:
-                    out[key] = inner
-        elif isinstance(value, list) and any(isinstance(v, dict) for v in value) and not included:
-            if _could_match_below(path, includes):
-                items = [_filter(v, path + ".", includes, excludes) for v in value if isinstance(v, dict)]
-                items = [i for i in items if i]
-                if items:
-                    out[key] = items
-        elif included:
+            sub_state = sub_include.step(sub_state, ".")
+            if not sub_state:
+                continue
+            filtered = _filter_map(value, sub_include, sub_state, exclude, exclude.step(exclude_state, "."))
+            if include.accepts(include_state) or filtered:
+                out[key] = filtered
+        elif isinstance(value, list):
+            items = _filter_list(value, sub_include, sub_state, exclude, exclude_state)
+            if items:
+                out[key] = items
+        elif sub_include.accepts(sub_state):
             out[key] = value
+    return out
+
+
+def _filter_list(items: list[Any], include: _Glob, include_state: frozenset, exclude: _Glob,
+                 exclude_state: frozenset) -> list[Any]:
+    out: list[Any] = []
+    accepted = include.accepts(include_state)
+    for value in items:
+        if isinstance(value, dict):
+            filtered = _filter_map(value, include, include.step(include_state, "."), exclude,
+                                   exclude.step(exclude_state, "."))
+            if filtered:
+                out.append(filtered)
+        elif isinstance(value, list):
+            nested = _filter_list(value, include, include_state, exclude, exclude_state)
+            if nested:
+                out.append(nested)
+        elif accepted:
+            out.append(value)
     return out

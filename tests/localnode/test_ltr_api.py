@@ -72,10 +72,14 @@ def linear(weights: list[float], x: np.ndarray) -> np.float32:
 
 
 def error_chain(exc: TransportError) -> list[str]:
+    """Reasons from the outer error down; a search phase failure continues with its shard's failure."""
     reasons, node = [], exc.info["error"]
     while node:
         reasons.append(node["reason"])
-        node = node.get("caused_by")
+        if node.get("type") == "search_phase_execution_exception" and node.get("failed_shards"):
+            node = node["failed_shards"][0]["reason"]
+        else:
+            node = node.get("caused_by")
     return reasons
 
 
@@ -534,3 +538,46 @@ def test_sltr_with_a_named_store(ltr):
         "[.ltrstore_missing] IndexNotFoundException[no such index [.ltrstore_missing]]",
         "no such index [.ltrstore_missing]"]
     assert api.get_store(store="other") == {"exists": True}
+
+
+def test_mustache_to_json_and_join_through_sltr(ltr):
+    """``{{#toJson}}`` and ``{{#join}}`` rendered inside real sltr features, values logged via ext.ltr_log.
+
+    Expected values come from the BM25 formulas over the movie titles (standard analyzer: 21 tokens,
+    8 docs), not from the engine."""
+    from tests.localnode.bm25_reference import bm25, double_sum
+    features = [
+        {"name": "tags_terms", "params": ["words"],
+         "template": '{"terms": {"title": {{#toJson}}words{{/toJson}}, "boost": 2.5}}'},
+        {"name": "joined", "params": ["words"], "template": {"match": {"title": "{{#join}}words{{/join}}"}}},
+        {"name": "joined_and", "params": ["pair"],
+         "template": {"match": {"title": {"query": "{{#join delimiter=' '}}pair{{/join delimiter=' '}}",
+                                          "operator": "and"}}}},
+    ]
+    ltr.plugins.ltr.create_featureset(id="mustache_fs", body={"featureset": {"features": features}})
+    params = {"words": ["rambo", "rocky"], "pair": ["first", "blood"]}
+    body = {"size": 20, "query": {"bool": {"filter": [
+        {"match_all": {}}, {"sltr": {"_name": "m", "featureset": "mustache_fs", "params": params}}]}},
+        "ext": {"ltr_log": {"log_specs": {"name": "log", "named_query": "m"}}}}
+    hits = {h["_id"]: logged(h, "log") for h in ltr.search(index="movies", body=body)["hits"]["hits"]}
+    assert len(hits) == len(DOCS)
+    total, n = 21, 8
+    dl = {doc_id: len(title.split()) for doc_id, title, *_ in DOCS}
+    rambo = {d: bm25(tf, dl[d], total, n, 3) for d, tf in (("d0", 1), ("d1", 2), ("d4", 1))}
+    rocky = {d: bm25(1, dl[d], total, n, 2) for d in ("d2", "d5")}
+    first_blood = {d: double_sum(bm25(1, dl[d], total, n, 3), bm25(1, dl[d], total, n, 4)) for d in ("d0", "d3")}
+    for doc_id, entries in hits.items():
+        values = {e["name"]: F(e["value"]) for e in entries if "value" in e}
+        expected = {}
+        if doc_id in rambo or doc_id in rocky:
+            expected["tags_terms"] = F(2.5)
+            expected["joined"] = rambo.get(doc_id, rocky.get(doc_id))
+        if doc_id in first_blood:
+            expected["joined_and"] = first_blood[doc_id]
+        assert values == expected, doc_id
+        assert [e["name"] for e in entries] == ["tags_terms", "joined", "joined_and"]
+    # the featureset's implicit linear model: the sltr score is the float32 sum of the feature values
+    scored = ltr.search(index="movies", body={"query": {"bool": {
+        "filter": [{"ids": {"values": ["d0"]}}],
+        "must": [{"sltr": {"featureset": "mustache_fs", "params": params}}]}}})["hits"]["hits"][0]
+    assert F(scored["_score"]) == linear([1, 1, 1], np.array([F(2.5), rambo["d0"], first_blood["d0"]], dtype=F))

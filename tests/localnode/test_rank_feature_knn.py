@@ -209,7 +209,9 @@ def test_knn_scores_follow_the_space_formula(es: Any, space: str, engine: str) -
 
 
 def test_filter_is_applied_before_top_k(es: Any) -> None:
-    vectors = vector_index(es, "filtered", "l2", "faiss", n=2000)  # one 2,000-vector segment (HNSW built)
+    vectors = vector_index(es, "filtered", "l2", "faiss", n=2000)  # one 2,000-vector segment
+    # below the 15,000 default threshold a segment has no graph; 0 makes this one go through HNSW
+    es.indices.put_settings(index="filtered", body={"index.knn.advanced.approximate_threshold": 0})
     allowed = np.flatnonzero(np.arange(2000) % 20 == 0)            # 5 % of the docs
     expected = knn_scores("l2", np.array(Q, F), vectors[allowed])
     best = allowed[np.argsort(-expected, kind="stable")[:10]]
@@ -345,3 +347,163 @@ def test_knn_and_script_errors(es: Any, flat: np.ndarray) -> None:
     assert shard_reason(err) == "Object's dimension=1 does not match the expected dimension=4."
     err = error(es, "flat", {"script_score": {"query": {"match_all": {}}, "script": knn_script("l2", Q, "tag")}})
     assert shard_reason(err) == "Incompatible field_type for l2 space. The field type must be knn_vector."
+
+
+# -- approximate threshold, ef_search, _name, persistence -------------------------------------------
+APPROX = "index.knn.advanced.approximate_threshold"
+
+
+@pytest.fixture
+def graph_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    """(segment size, k, ef_search) of every HNSW graph search (exact searches are not recorded)."""
+    from localnode.knn.ann import VectorIndex
+    calls: list[tuple[int, int, int]] = []
+    original = VectorIndex._graph_search
+
+    def spy(self: Any, q: np.ndarray, k: int, ef_search: int, row_mask: Any) -> np.ndarray:
+        calls.append((len(self), k, ef_search))
+        return original(self, q, k, ef_search, row_mask)
+    monkeypatch.setattr(VectorIndex, "_graph_search", spy)
+    return calls
+
+
+def knn_index(es: Any, name: str, settings: dict[str, Any], sizes: list[int]) -> np.ndarray:
+    """A faiss l2 field, one refreshed segment per entry of ``sizes``."""
+    es.indices.create(index=name, body={"settings": {"index.knn": True, "index.refresh_interval": "-1", **settings},
+                                        "mappings": {"properties": {"vec": {
+                                            "type": "knn_vector", "dimension": DIM,
+                                            "method": {"name": "hnsw", "engine": "faiss", "space_type": "l2"}}}}})
+    vectors = RNG.standard_normal((sum(sizes), DIM)).astype(F)
+    start = 0
+    for size in sizes:
+        load(es, name, {str(i): {"vec": vectors[i].tolist()} for i in range(start, start + size)})
+        start += size
+    return vectors
+
+
+def per_segment_top(vectors: np.ndarray, sizes: list[int], k: int) -> dict[str, np.float32]:
+    scores = knn_scores("l2", np.array(Q, F), vectors)
+    expected: dict[str, np.float32] = {}
+    start = 0
+    for size in sizes:
+        part = np.arange(start, start + size)
+        for i in part[np.lexsort((part, -scores[part]))][:k]:
+            expected[str(i)] = scores[i]
+        start += size
+    return expected
+
+
+def test_approximate_threshold_decides_graph_or_exact_per_segment(es: Any, graph_searches: list) -> None:
+    sizes = [49, 50]   # threshold 50: the first segment is searched exactly, the second through HNSW
+    vectors = knn_index(es, "thr-50", {APPROX: 50}, sizes)
+    got = hits(es, "thr-50", {"knn": {"vec": {"vector": Q, "k": 5}}})
+    assert graph_searches == [(50, 5, 100)]
+    expected = per_segment_top(vectors, sizes, 5)
+    assert set(got) == set(expected)
+    np.testing.assert_allclose([got[d] for d in expected], [expected[d] for d in expected], rtol=RTOL)
+    flat = es.indices.get_settings(index="thr-50")["thr-50"]["settings"]["index"]
+    assert flat["knn.advanced"] == {"approximate_threshold": "50"} and flat["knn"] == "true"
+
+
+def test_approximate_threshold_default_zero_and_minus_one(es: Any, graph_searches: list) -> None:
+    knn_index(es, "thr-default", {}, [2_000])         # default 15,000: a 2,000-vector segment is exact
+    knn_index(es, "thr-zero", {APPROX: 0}, [3])       # 0: even a 3-vector segment gets a graph
+    knn_index(es, "thr-never", {APPROX: -1}, [2_000])  # -1: never
+    for name in ("thr-default", "thr-zero", "thr-never"):
+        assert len(hits(es, name, {"knn": {"vec": {"vector": Q, "k": 3}}})) == 3
+    assert graph_searches == [(3, 3, 100)]
+    assert "knn.advanced" not in es.indices.get_settings(index="thr-default")["thr-default"]["settings"]["index"]
+
+
+@pytest.mark.parametrize("value, reason", [
+    (-2, "Failed to parse value [-2] for setting [index.knn.advanced.approximate_threshold] must be >= -1"),
+    (2_147_483_646, "Failed to parse value [2147483646] for setting [index.knn.advanced.approximate_threshold] "
+                    "must be <= 2147483645"),
+    ("many", "Failed to parse value [many] for setting [index.knn.advanced.approximate_threshold]"),
+    (1.5, "Failed to parse value [1.5] for setting [index.knn.advanced.approximate_threshold]")])
+def test_approximate_threshold_validation(es: Any, value: Any, reason: str) -> None:
+    with pytest.raises(RequestError) as info:
+        es.indices.create(index="thr-bad", body={"settings": {"index.knn": True, APPROX: value}})
+    assert info.value.info["error"]["type"] == "illegal_argument_exception"
+    assert info.value.info["error"]["reason"] == reason
+    assert not es.indices.exists(index="thr-bad")
+
+
+def test_approximate_threshold_is_dynamic(es: Any) -> None:
+    knn_index(es, "thr-dyn", {}, [10])
+    es.indices.put_settings(index="thr-dyn", body={"index": {"knn.advanced.approximate_threshold": 2_147_483_645}})
+    assert es.indices.get_settings(index="thr-dyn")["thr-dyn"]["settings"]["index"]["knn.advanced"] == \
+        {"approximate_threshold": "2147483645"}
+    with pytest.raises(RequestError):
+        es.indices.put_settings(index="thr-dyn", body={"index": {"knn.advanced.approximate_threshold": -5}})
+
+
+def test_ef_search_setting_accepted_reported_and_used(es: Any, graph_searches: list) -> None:
+    knn_index(es, "ef", {"index.knn.algo_param.ef_search": 256, APPROX: 0}, [40])
+    index = es.indices.get_settings(index="ef")["ef"]["settings"]["index"]
+    assert index["knn.algo_param"] == {"ef_search": "256"}
+    hits(es, "ef", {"knn": {"vec": {"vector": Q, "k": 4}}})
+    es.indices.put_settings(index="ef", body={"index.knn.algo_param.ef_search": 64})
+    assert es.indices.get_settings(index="ef")["ef"]["settings"]["index"]["knn.algo_param"] == {"ef_search": "64"}
+    hits(es, "ef", {"knn": {"vec": {"vector": Q, "k": 4}}})
+    hits(es, "ef", {"knn": {"vec": {"vector": Q, "k": 4, "method_parameters": {"ef_search": 9}}}})
+    assert graph_searches == [(40, 4, 256), (40, 4, 64), (40, 4, 9)]
+    with pytest.raises(RequestError) as info:
+        es.indices.put_settings(index="ef", body={"index.knn.algo_param.ef_search": 1})
+    assert info.value.info["error"]["reason"] == \
+        "Failed to parse value [1] for setting [index.knn.algo_param.ef_search] must be >= 2"
+
+
+def test_knn_name_gives_matched_queries(es: Any) -> None:
+    vectors = vector_index(es, "named", "l2", "faiss", n=30)
+    nearest = {str(i) for i in np.argsort(-knn_scores("l2", np.array(Q, F), vectors), kind="stable")[:3]}
+    body = {"size": 30, "query": {"bool": {"should": [
+        {"knn": {"vec": {"vector": Q, "k": 3, "_name": "near"}}},
+        {"match": {"body": {"query": "hello", "_name": "text"}}}]}}}
+    response = es.search(index="named", body=body)["hits"]["hits"]
+    assert {h["_id"] for h in response} == nearest | {str(i) for i in range(30) if i % 3 == 0}
+    for hit in response:
+        expected = (["near"] if hit["_id"] in nearest else []) + (["text"] if int(hit["_id"]) % 3 == 0 else [])
+        assert sorted(hit["matched_queries"]) == expected, hit["_id"]
+    alone = es.search(index="named", body={"query": {"knn": {"vec": {"vector": Q, "k": 3, "_name": "near"}}}})
+    assert [h["matched_queries"] for h in alone["hits"]["hits"]] == [["near"]] * 3
+
+
+def test_vectors_survive_close_and_reopen(tmp_path: Any) -> None:
+    url = f"embedded://{tmp_path / 'vectors'}"
+    client = pinsearch.connect(url)
+    properties = {"vec": {"type": "knn_vector", "dimension": DIM,
+                          "method": {"name": "hnsw", "engine": "faiss", "space_type": "l2"}},
+                  "cos": {"type": "knn_vector", "dimension": DIM, "space_type": "cosinesimil",
+                          "method": {"name": "hnsw", "engine": "faiss"}}}
+    client.indices.create(index="persist", body={"settings": {"index.knn": True, APPROX: 0},
+                                                 "mappings": {"properties": properties}})
+    vectors = RNG.standard_normal((60, DIM)).astype(F)
+    helpers.bulk(client, ({"_index": "persist", "_id": str(i), "vec": vectors[i].tolist(),
+                           "cos": (vectors[i] * 3).tolist()} for i in range(50)), refresh=True)
+    for i in range(50, 60):   # a second segment
+        client.index(index="persist", id=str(i), body={"vec": vectors[i].tolist(), "cos": (vectors[i] * 3).tolist()})
+    queries = [{"knn": {"vec": {"vector": Q, "k": 10}}}, {"knn": {"cos": {"vector": Q, "k": 7}}},
+               {"knn": {"vec": {"vector": Q, "k": 5, "filter": {"ids": {"values": ["1", "2", "55"]}}}}}]
+
+    def run(es: Any) -> list[list[tuple[str, float]]]:
+        return [[(h["_id"], h["_score"]) for h in es.search(index="persist", body={"query": q, "size": 60})
+                 ["hits"]["hits"]] for q in queries]
+    client.indices.refresh(index="persist")
+    before = run(client)
+    pinsearch.close(client)
+    reopened = pinsearch.connect(url)
+    try:
+        after = run(reopened)
+    finally:
+        pinsearch.close(reopened)
+    assert after == before
+    # two segments (50 + 10 vectors), faiss: top k per segment
+    l2 = per_segment_top(vectors, [50, 10], 10)
+    assert {d for d, _ in before[0]} == set(l2) and len(before[0]) == 20
+    np.testing.assert_allclose([s for _, s in before[0]], [l2[d] for d, _ in before[0]], rtol=RTOL)
+    cos = knn_scores("cosinesimil", np.array(Q, F), vectors)
+    cos_top = {str(i) for part in (np.arange(50), np.arange(50, 60)) for i in part[np.argsort(-cos[part])[:7]]}
+    assert {d for d, _ in before[1]} == cos_top
+    np.testing.assert_allclose([s for _, s in before[1]], [cos[int(d)] for d, _ in before[1]], rtol=RTOL)
+    assert {d for d, _ in before[2]} == {"1", "2", "55"}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from localnode.errors import IllegalArgumentError, ParsingError, UnsupportedError
+from localnode.errors import IllegalArgumentError, ParsingError, QueryShardError, UnsupportedError
 from localnode.mapping.fields import KEYWORD, TEXT, FieldMapper
 from localnode.search.matches import Matches
 from localnode.search.queries.compound import (BoolWeight, DisMaxWeight, MatchAllWeight, min_should_match)
@@ -51,7 +51,7 @@ class MatchQuery(Query):
         if mapper.type not in (TEXT, KEYWORD):
             try:
                 return term_weight_for(searcher, mapper, self.text, boost)
-            except (IllegalArgumentError, ParsingError):
+            except (IllegalArgumentError, ParsingError, QueryShardError):
                 if self.lenient:
                     return MatchNoneWeight()
                 raise
@@ -131,10 +131,13 @@ class PhraseWeight(Weight):
         self.term_weights = [TermScorerWeight(searcher, mapper.path, t, boost) for t in terms]
         reader = searcher.reader
         doc_count, sum_ttf, _ = reader.field_stats(mapper.path)
-        idf_sum = np.float32(0.0)
+        # BM25Similarity.idfExplain(collectionStats, termStats[]): each term's idf is a float, the
+        # sum is accumulated in double and cast to float once
+        idf_total = 0.0
         for term in terms:
             doc_freq, _ = reader.term_stats(mapper.path, term)
-            idf_sum = np.float32(idf_sum + bm25_idf(doc_freq, doc_count))
+            idf_total += float(bm25_idf(doc_freq, doc_count))
+        idf_sum = np.float32(idf_total)
         self.missing_term = any(w.bm25 is None for w in self.term_weights)
         self.bm25 = TermWeight.create(float(boost), 0, doc_count, sum_ttf, idf_value=idf_sum)
         self.index_analyzer = searcher.index.analyzer(mapper.analyzer)

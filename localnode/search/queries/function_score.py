@@ -194,6 +194,11 @@ class FunctionScoreQuery(Query):
                                    self.max_boost, self.min_score)
 
 
+def _java_float(value: Any) -> float:
+    """A float-typed query parameter (Java ``float``), as the double the arithmetic then widens it to."""
+    return float(np.float32(float(value)))
+
+
 def _parse_function(spec: dict[str, Any], ctx: ParseContext, allow_filter: bool) -> ScoreFunction:
     for name in _UNSUPPORTED_FUNCTIONS:
         if name in spec:
@@ -201,7 +206,7 @@ def _parse_function(spec: dict[str, Any], ctx: ParseContext, allow_filter: bool)
     filter_query = parse_query(spec["filter"], ctx) if allow_filter and "filter" in spec else None
     weight = spec.get("weight")
     if weight is not None:
-        weight = float(weight)
+        weight = _java_float(weight)  # ScoreFunctionBuilder weights are floats (parser.floatValue())
     function = ScoreFunction(filter_query, weight)
     fvf = spec.get("field_value_factor")
     if fvf is not None:
@@ -245,14 +250,14 @@ def parse_function_score(body: Any, ctx: ParseContext) -> Query:
                                           if k in ("field_value_factor", "weight") or k in _UNSUPPORTED_FUNCTIONS},
                                          ctx, allow_filter=False))
     elif "weight" in body:
-        functions.append(ScoreFunction(None, float(body["weight"])))
+        functions.append(ScoreFunction(None, _java_float(body["weight"])))
     score_mode = str(body.get("score_mode", "multiply")).lower()
     boost_mode = str(body.get("boost_mode", "multiply")).lower()
     if score_mode not in _SCORE_MODES:
         raise ParsingError(f"failed to parse [function_score] query. illegal score_mode [{score_mode}]")
     if boost_mode not in _BOOST_MODES:
         raise ParsingError(f"failed to parse [function_score] query. illegal boost_mode [{boost_mode}]")
-    max_boost = float(body.get("max_boost", np.finfo(np.float32).max))
+    max_boost = _java_float(body.get("max_boost", np.finfo(np.float32).max))
     min_score = float(body["min_score"]) if body.get("min_score") is not None else None
     query = FunctionScoreQuery(inner, functions, score_mode, boost_mode, max_boost, min_score)
     common_options(query, body, "function_score")

@@ -23,10 +23,9 @@ get new columns). The ``filter`` is evaluated per segment into an ``allowed`` ma
 *before* the top-k, with the plugin's exact-search fallbacks; deleted documents are removed after
 the top-k for the native engines and inside the search for lucene, as on a cluster.
 
-Segments with fewer than ``index.knn.advanced.approximate_threshold`` vectors (default here:
-1,000) are searched exactly. For such sizes an HNSW search with ``ef_search`` near the segment size
-returns the exact neighbours anyway, and exactness makes results deterministic; the only visible
-difference to a cluster is that a cluster's approximate search may *miss* a true neighbour.
+Segments with fewer than ``index.knn.advanced.approximate_threshold`` vectors (k-NN 2.18+ default
+15,000; 0 = always build a graph, -1 = never) have no HNSW graph and are searched exactly, as the
+plugin does for segments without native engine files (see :mod:`localnode.knn`).
 
 Scores are the space's 2.19 translation (:mod:`localnode.knn.spaces`) times the boost, in float32.
 Validation follows ``KNNQueryBuilder.doToQuery`` in order; its failures are reported the way
@@ -44,7 +43,8 @@ import numpy as np
 
 from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError
 from localnode.knn import spaces
-from localnode.knn.mapping import DEFAULT_EF_SEARCH, FAISS, LUCENE, NMSLIB, KnnFieldSpec
+from localnode.knn.mapping import (APPROXIMATE_THRESHOLD_SETTING, DEFAULT_APPROXIMATE_THRESHOLD, DEFAULT_EF_SEARCH,
+                                   FAISS, LUCENE, NMSLIB, KnnFieldSpec)
 from localnode.ltr.xcontent import (BOOLEAN, NUMBER, OBJECT, STRING, Field, ObjectParser, token_name, x_array,
                                     x_bool, x_float, x_int, x_text)
 from localnode.mapping.fields import KNN_VECTOR
@@ -54,8 +54,6 @@ from localnode.search.queries.term_level import MatchNoneWeight
 from localnode.search.query import ParseContext, Query, Searcher, SegmentContext, Weight, parse_query, query_parser
 
 K_MAX = 10_000
-#: Segments below this many vectors are searched exactly unless the index setting says otherwise.
-DEFAULT_APPROXIMATE_THRESHOLD = 1_000
 MIN_OVERSAMPLE_FACTOR = 1.0
 MAX_OVERSAMPLE_FACTOR = 100.0
 MIN_FIRST_PASS_RESULTS = 100
@@ -182,8 +180,8 @@ class KnnQuery(Query):
         if request.filter is not None and spec.engine == NMSLIB:
             raise IllegalArgumentError("Engine [NMSLIB] does not support filters")
         settings = searcher.index.settings
-        common = {"approximate_threshold": _int_setting(settings, "index.knn.advanced.approximate_threshold")
-                  if "index.knn.advanced.approximate_threshold" in settings else DEFAULT_APPROXIMATE_THRESHOLD,
+        common = {"approximate_threshold": _int_setting(settings, APPROXIMATE_THRESHOLD_SETTING)
+                  if APPROXIMATE_THRESHOLD_SETTING in settings else DEFAULT_APPROXIMATE_THRESHOLD,
                   "filtered_exact_threshold": _int_setting(settings,
                                                            "index.knn.advanced.filtered_exact_search_threshold")}
         if threshold is not None:

@@ -9,14 +9,17 @@ score queries whose score is the boost.
 from __future__ import annotations
 
 import math
+import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, ParsingError, UnsupportedError
+from localnode.errors import (IllegalArgumentError, NumberFormatError, OpenSearchError, ParsingError,
+                              UnsupportedError, failed_to_create_query)
 from localnode.mapping.dates import DateParseError, parse_date_millis
-from localnode.mapping.fields import (BOOLEAN, DATE, KEYWORD, KNN_VECTOR, RANK_FEATURE, RANK_FEATURES, TEXT,
-                                      FieldMapper)
+from localnode.mapping.fields import (BOOLEAN, DATE, INTEGER_TYPES, KEYWORD, KNN_VECTOR, RANK_FEATURE, RANK_FEATURES,
+                                      TEXT, FieldMapper)
 from localnode.search.datemath import resolve_date_math
 from localnode.search.matches import Matches, postings_in
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
@@ -177,16 +180,31 @@ class TermQuery(Query):
 
 
 def term_weight_for(searcher: Searcher, mapper: FieldMapper, value: Any, boost: np.float32) -> Weight:
-    """The weight OpenSearch's field type builds for an exact value (its ``termQuery``)."""
+    """The weight OpenSearch's field type builds for an exact value (its ``termQuery``).
+
+    A value the field type cannot take (``abc`` for a number, ``maybe`` for a boolean) fails the way
+    ``QueryShardContext.toQuery`` reports it: a ``query_shard_exception`` "failed to create query: ..."
+    caused by the field type's exception."""
+    try:
+        return _term_weight(searcher, mapper, value, boost)
+    except OpenSearchError as exc:
+        raise _query_failure(searcher, exc) from None
+
+
+def _query_failure(searcher: Searcher, error: OpenSearchError) -> OpenSearchError:
+    return failed_to_create_query(error, searcher.index.name, searcher.index.uuid)
+
+
+def _term_weight(searcher: Searcher, mapper: FieldMapper, value: Any, boost: np.float32) -> Weight:
     ftype = mapper.type
     if ftype in (TEXT, KEYWORD):
         return TermScorerWeight(searcher, mapper.path, _term_text(value), boost)
     if ftype == BOOLEAN:
         return TermScorerWeight(searcher, mapper.path, _boolean_term(value, mapper.path), boost)
     if mapper.is_numeric or ftype == DATE:
-        point = _numeric_point(mapper, value)
-        return ConstantWeight(lambda ctx: _numeric_range_docs(ctx, mapper.path, point, point, True, True),
-                              boost, f"{mapper.path}:[{point} TO {point}]")
+        low, high = _term_bounds(mapper, value)
+        return ConstantWeight(lambda ctx: _numeric_range_docs(ctx, mapper.path, low, high, True, True),
+                              boost, f"{mapper.path}:[{low} TO {high}]")
     if ftype in (RANK_FEATURE, RANK_FEATURES):
         raise IllegalArgumentError(f"Queries on [{ftype}] fields are not supported")
     if ftype == KNN_VECTOR:
@@ -212,21 +230,76 @@ def _boolean_term(value: Any, field: str) -> str:
     raise IllegalArgumentError(f"Can't parse boolean value [{value}], expected [true] or [false]")
 
 
-def _numeric_point(mapper: FieldMapper, value: Any) -> float:
-    if mapper.type == DATE:
-        try:
-            return float(parse_date_millis(value, mapper.date_format))
-        except DateParseError as exc:
-            raise ParsingError(str(exc), error_type="parse_exception") from None
+_JAVA_DOUBLE = re.compile(r"[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?)")
+
+
+def java_parse_double(value: Any) -> float:
+    """``Double.parseDouble(value.toString())``, with Java's ``NumberFormatException`` messages.
+
+    This is how OpenSearch's numeric field types read a query value (``objectToDouble``,
+    ``hasDecimalPart``): a JSON boolean is the string ``true``/``false`` and fails like any other text."""
     if isinstance(value, bool):
-        raise IllegalArgumentError(f"Cannot convert [{value}] to a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise IllegalArgumentError(f'For input string: "{value}"', error_type="number_format_exception") from None
-    if mapper.is_integer and not number.is_integer():
-        return math.nan  # a fractional value never equals an integer field's value
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        return float(value)
+    else:
+        text = str(value)
+    trimmed = text.strip("".join(chr(c) for c in range(33)))  # String.trim(): every char <= ' '
+    if not trimmed:
+        raise NumberFormatError("empty String")
+    if not _JAVA_DOUBLE.fullmatch(trimmed):
+        raise NumberFormatError(f'For input string: "{trimmed}"')
+    body = trimmed.rstrip("fFdD")
+    return float(body.replace("Infinity", "inf"))
+
+
+def _field_precision(mapper: FieldMapper, number: float) -> float:
+    """A query value as the field type parses it: float32 for ``float``, binary16 for ``half_float``."""
+    if mapper.type == "float":
+        return float(np.float32(number))
+    if mapper.type == "half_float":
+        return float(np.float16(number))
     return number
+
+
+def _numeric_point(mapper: FieldMapper, value: Any) -> float | int:
+    """A numeric field's exact-match value (``NumberType.termQuery``); NaN for a fractional integer."""
+    number = java_parse_double(value)  # hasDecimalPart / parse: non-numbers fail here
+    if mapper.is_integer:
+        if not number.is_integer():
+            return math.nan  # "Value [..] has a decimal part": match no documents
+        # longs are parsed exactly (objectToLong / BigDecimal), not through the double
+        exact = value if isinstance(value, int) and not isinstance(value, bool) else \
+            int(Decimal(str(value).strip().rstrip("fFdD"))) if math.isfinite(number) else None
+        low, high = INTEGER_TYPES[mapper.type]
+        if exact is None or not low <= exact <= high:
+            raise IllegalArgumentError(
+                f"Value [{value}] is out of range for {'an' if mapper.type == 'integer' else 'a'} {mapper.type}")
+        return exact
+    return _field_precision(mapper, number)
+
+
+def _term_bounds(mapper: FieldMapper, value: Any) -> tuple[float | int, float | int]:
+    """The inclusive interval a numeric or date ``term`` matches.
+
+    A date ``term`` is OpenSearch's ``rangeQuery(value, value, true, true)``: the lower end parsed
+    rounding down and the upper end rounding up, so ``2024-01-02`` matches the whole day."""
+    if mapper.type == DATE:
+        return (_date_bound(mapper, value, None, round_up=False), _date_bound(mapper, value, None, round_up=True))
+    point = _numeric_point(mapper, value)
+    return point, point
+
+
+def _date_bound(mapper: FieldMapper, value: Any, fmt: str | None, round_up: bool) -> float:
+    date_format = fmt or mapper.date_format
+    if isinstance(value, str) and (value.startswith("now") or "||" in value):
+        return float(resolve_date_math(value, round_up=round_up, date_format=date_format))
+    try:
+        return float(parse_date_millis(value, date_format, round_up=round_up))
+    except DateParseError as exc:
+        # JavaDateMathParser.parseDateTime: OpenSearchParseException around the formatter's error
+        cause = IllegalArgumentError(str(exc))
+        raise OpenSearchError(f"{exc}: [{exc}]", status=400, error_type="parse_exception", caused_by=cause) from None
 
 
 def _numeric_range_docs(ctx: SegmentContext, field: str, low: float, high: float,
@@ -266,6 +339,12 @@ class TermsQuery(Query):
         self.values = values
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
+        try:
+            return self._create_weight(searcher, boost)
+        except OpenSearchError as exc:
+            raise _query_failure(searcher, exc) from None
+
+    def _create_weight(self, searcher: Searcher, boost: np.float32) -> Weight:
         if self.field == "_id":
             return _ids_weight([str(v) for v in self.values], boost)
         mapper = searcher.field(self.field)
@@ -284,15 +363,24 @@ class TermsQuery(Query):
                 return np.unique(np.concatenate(found)).astype(np.int32) if found else np.zeros(0, np.int32)
             return ConstantWeight(docs, boost, f"{field}:({' '.join(terms)})")
         if mapper.is_numeric or mapper.type == DATE:
-            points = np.array([_numeric_point(mapper, v) for v in self.values], dtype=np.float64)
+            bounds = [_term_bounds(mapper, v) for v in self.values]
             field = mapper.path
+            if mapper.type != DATE:
+                lows = [low for low, _ in bounds]
+                points = np.array([p for p in lows if not (isinstance(p, float) and math.isnan(p))],
+                                  dtype=np.int64 if mapper.is_integer else np.float64)  # decimals match nothing
 
-            def numeric_docs(ctx: SegmentContext) -> np.ndarray:
-                column = ctx.segment.numbers.get(field)
-                if column is None:
-                    return np.zeros(0, dtype=np.int32)
-                return np.unique(column.docs[np.isin(column.values, points)]).astype(np.int32)
-            return ConstantWeight(numeric_docs, boost, f"{field}:{list(points)}")
+                def numeric_docs(ctx: SegmentContext) -> np.ndarray:
+                    column = ctx.segment.numbers.get(field)
+                    if column is None:
+                        return np.zeros(0, dtype=np.int32)
+                    return np.unique(column.docs[np.isin(column.values, points)]).astype(np.int32)
+                return ConstantWeight(numeric_docs, boost, f"{field}:{list(points)}")
+
+            def date_docs(ctx: SegmentContext) -> np.ndarray:  # one day-range (or instant) per value
+                parts = [_numeric_range_docs(ctx, field, low, high, True, True) for low, high in bounds]
+                return np.unique(np.concatenate(parts)).astype(np.int32) if parts else np.zeros(0, np.int32)
+            return ConstantWeight(date_docs, boost, f"{field}:{bounds}")
         raise IllegalArgumentError(f"[{mapper.type}] fields do not support [terms] queries")
 
 
@@ -354,12 +442,19 @@ class RangeQuery(Query):
         self.spec = spec
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
+        try:
+            return self._create_weight(searcher, boost)
+        except OpenSearchError as exc:
+            raise _query_failure(searcher, exc) from None
+
+    def _create_weight(self, searcher: Searcher, boost: np.float32) -> Weight:
         mapper = searcher.field(self.field)
         if mapper is None:
             return MatchNoneWeight()
         low, high, include_low, include_high = _range_bounds(self.spec)
         if mapper.is_numeric or mapper.type == DATE:
             fmt = self.spec.get("format")
+            # DateFieldMapper.rangeQuery: gt/lte parse rounding up, gte/lt rounding down
             low_v = _range_number(mapper, low, fmt, round_up=not include_low) if low is not None else -math.inf
             high_v = _range_number(mapper, high, fmt, round_up=include_high) if high is not None else math.inf
             field = mapper.path
@@ -417,18 +512,8 @@ def _range_bounds(spec: dict[str, Any]) -> tuple[Any, Any, bool, bool]:
 
 def _range_number(mapper: FieldMapper, value: Any, fmt: str | None, round_up: bool) -> float:
     if mapper.type == DATE:
-        if isinstance(value, str) and value.startswith("now") or isinstance(value, str) and "||" in value:
-            return float(resolve_date_math(value, round_up=round_up, date_format=fmt or mapper.date_format))
-        try:
-            return float(parse_date_millis(value, fmt or mapper.date_format))
-        except DateParseError as exc:
-            raise ParsingError(str(exc), error_type="parse_exception") from None
-    if isinstance(value, bool):
-        raise IllegalArgumentError(f"Cannot convert [{value}] to a number")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise IllegalArgumentError(f'For input string: "{value}"', error_type="number_format_exception") from None
+        return _date_bound(mapper, value, fmt, round_up)
+    return _field_precision(mapper, java_parse_double(value))
 
 
 @query_parser("range")
