@@ -141,7 +141,9 @@ def payloads(es: Any, corpus: Path, n: int, ltr: bool, seed: int = 0) -> dict[st
     out: dict[str, list[Payload]] = {k: [] for k in SCENARIOS}
     for q in queries:
         if ltr:
-            rescore = search_rescore(es, q)             # the active model, no query signals: as `pinsearch search`
+            # the active model; no query signals: the benchmark indexes ground-truth annotations and trains
+            # no annotator or Q2I model, so `pinsearch search` would have none either (BM25 + popularity)
+            rescore = search_rescore(es, q)
             assert rescore is not None
         else:
             rescore = {"window_size": 100, "query": {"rescore_query": {"match_phrase": {"title": {"query": q}}},
