@@ -107,3 +107,21 @@ def test_cli_registers_related_and_shares_the_eval_parser() -> None:
     args = parser.parse_args(["eval", "related", "--boards", "a", "--heldout", "b"])
     assert args.handler is cmd.cmd_eval_related
     assert {"letor", "related", "sessions"} <= set(other._eval_sub.choices)
+
+
+def test_cli_related_prints_sources_and_matches_the_library(xs_index, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pinsearch.cli import main
+    es, judgements, _ = xs_index
+    data = es.transport.get_connection().node.data_path
+    pin = sorted(judgements)[0]
+    assert main(["--cluster", f"embedded://{data}", "--json", "related", pin, "--k", "5", "--explain"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = related_pins(es, pin, 5, explain=True)
+    assert [h["pin_id"] for h in printed["hits"]] == [h.pin_id for h in expected.hits] and len(expected.hits) == 5
+    assert pin not in {h["pin_id"] for h in printed["hits"]}
+    assert all(h["sources"] for h in printed["hits"]) and "request" in json.dumps(printed)
+    assert main(["--cluster", f"embedded://{data}", "related", pin, "--k", "3", "--explain"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"Related Pins of {pin}") and text.count("\n") >= 4
+    assert main(["--cluster", f"embedded://{data}", "related", "no-such-pin"]) == 1
+    assert "no-such-pin" in capsys.readouterr().err
