@@ -82,6 +82,14 @@ def load_signals(args: argparse.Namespace, compute: bool) -> SignalSet:
     names = [n for n in args.signals.split(",") if n]
     pipeline_names = [n for n in names if not (n == "pin2vec" and args.pin2vec_epochs)]
     signals = compute_signals(args.corpus, cache, pipeline_names, log=log, strict=True)
+    if args.truth_annotations:
+        # a stand-in for the annotations signal at a scale where training it is out of the time box:
+        # the sample's ground-truth keyphrases, as bench_serve indexes them (same field, same shape)
+        truth = args.corpus.parent / "ground_truth" / "annotations.jsonl"
+        with truth.open("rb") as f:
+            signals.values["annotations"] = {row["pin_id"]: {k["canonical"]: 1.0 for k in row["keyphrases"]}
+                                             for row in map(orjson.loads, f)}
+        signals.cached["annotations"] = True
     if "pin2vec" in names and args.pin2vec_epochs:
         path = cache / f"pin2vec-epochs{args.pin2vec_epochs}.joblib"
         if path.exists():
@@ -418,6 +426,9 @@ def main() -> None:
     ap.add_argument("--stage", choices=("signals", "index", "query", "all"), default="all")
     ap.add_argument("--signals", default="cooccur,pin2vec", help="comma list of pipeline signals")
     ap.add_argument("--pin2vec-epochs", type=int, default=0, help="train Pin2Vec with this many epochs (0: the pipeline's)")
+    ap.add_argument("--truth-annotations", action="store_true",
+                    help="index the sample's ground-truth keyphrases as the annotations signal (ground_truth/ "
+                         "beside the corpus), so query pins have content clauses without training the annotator")
     ap.add_argument("--pins", type=int, default=0, help="index only the first N pins of the corpus (0: all)")
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--ltr-query-pins", type=int, default=0, help="train a Related Pins model on N query pins' logs")

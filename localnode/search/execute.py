@@ -69,7 +69,7 @@ class ShardResult:
     sort_keys: list[list[Any]] | None
     total: int
     rescore_queries: list[Query] = field(default_factory=list)
-    named_matches: dict[str, np.ndarray] | None = None
+    named_matches: dict[int, list[str]] | None = None   # page doc -> matched query names (fetch phase)
     max_score: float | None = None   # sorted requests with track_scores: best score of every match
 
 
@@ -263,6 +263,8 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
     shard_results = [query_phase(index, request, filters) for index, filters in targets]
     ranked = _merge(shard_results, request)
     page = ranked[request.from_:request.from_ + request.size]
+    for shard_i, result in enumerate(shard_results):
+        _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
     hits = [_fetch_hit(shard_results[shard_i], doc, score, keys, request) for shard_i, doc, score, keys in page]
     for name, extension in FETCH_EXTENSIONS.items():
         if name in request.body.get("ext", {}) or (name == "*"):
@@ -341,19 +343,25 @@ def _fetch_hit(result: ShardResult, doc: int, score: float, keys: list[Any] | No
     return hit
 
 
+def _name_matches(result: ShardResult, page_docs: list[int]) -> None:
+    """``matched_queries`` of the page's hits: each named query is evaluated on those documents only
+    (as Lucene's named-query matching asks each sub-query about one hit), not over the whole index."""
+    named = [query for query in result.query.walk() if query.name is not None]
+    result.named_matches = {}
+    if not named or not page_docs:
+        return
+    from localnode.search.rescore import evaluate_on_docs
+    docs = np.asarray(page_docs, dtype=np.int64)
+    for query in named:
+        _, matched = evaluate_on_docs(result.searcher, query, docs)
+        for doc in docs[matched].tolist():
+            result.named_matches.setdefault(doc, [])
+            if query.name not in result.named_matches[doc]:
+                result.named_matches[doc].append(query.name)
+
+
 def _matched_queries(result: ShardResult, doc: int) -> list[str]:
-    if result.named_matches is None:
-        result.named_matches = {}
-        for query in result.query.walk():
-            if query.name is not None:
-                weight = query.weight(result.searcher, np.float32(1.0), False)
-                result.named_matches[query.name] = np.sort(collect_matches(result.searcher, weight)[0])
-    found = []
-    for name, docs in result.named_matches.items():
-        idx = np.searchsorted(docs, doc)
-        if idx < len(docs) and docs[idx] == doc:
-            found.append(name)
-    return found
+    return list((result.named_matches or {}).get(doc, ()))
 
 
 def _explain(result: ShardResult, doc: int) -> dict[str, Any]:

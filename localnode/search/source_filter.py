@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from localnode.errors import ParsingError
@@ -112,12 +113,19 @@ class _Glob:
 _MATCH_ALL = _Glob(["*"])
 
 
+@lru_cache(maxsize=256)
+def _glob(patterns: tuple[str, ...]) -> _Glob:
+    """One automaton per pattern list, shared by every hit and request that uses it: its step
+    cache then holds the source's keys after the first document, instead of being rebuilt per hit."""
+    return _Glob(list(patterns))
+
+
 def _filter(source: dict[str, Any], includes: list[str], excludes: list[str]) -> dict[str, Any]:
     """``XContentMapValues.filter``: includes select paths (and everything below them), excludes drop
     them; objects inside arrays are filtered with the array's path, and an array or an array element
     left empty is dropped."""
-    include = _Glob(includes) if includes else _MATCH_ALL
-    exclude = _Glob(excludes)
+    include = _glob(tuple(includes)) if includes else _MATCH_ALL
+    exclude = _glob(tuple(excludes))
     return _filter_map(source, include, include.start(), exclude, exclude.start())
 
 

@@ -132,6 +132,9 @@ def segment_vector_index(column: Any, spec: KnnFieldSpec, approximate_threshold:
 class KnnQuery(Query):
     def __init__(self, request: KnnRequest) -> None:
         self.request = request
+        # searcher -> the unboosted reader-wide result: a request evaluates the same knn query more
+        # than once (query phase, then matched_queries / rescore windows); the graph search runs once
+        self._searched: tuple[Searcher, dict[str, Matches]] | None = None
 
     def children(self) -> list[Query]:
         return [self.request.filter] if self.request.filter is not None else []
@@ -145,7 +148,7 @@ class KnnQuery(Query):
             return MatchNoneWeight()
         request = self.request
         filter_weight = request.filter.weight(searcher, np.float32(1.0), False) if request.filter is not None else None
-        return KnnWeight(searcher, plan, filter_weight, np.float32(boost), request.field)
+        return KnnWeight(searcher, plan, filter_weight, np.float32(boost), request.field, query=self)
 
     def _plan(self, searcher: Searcher) -> SearchPlan | None:
         """``KNNQueryBuilder.doToQuery``: the same checks in the same order, then the search plan."""
@@ -207,18 +210,33 @@ class KnnWeight(Weight):
     """Serves each segment its part of the reader-wide k-NN result (computed on first use)."""
 
     def __init__(self, searcher: Searcher, plan: SearchPlan, filter_weight: Weight | None, boost: np.float32,
-                 field: str) -> None:
+                 field: str, query: KnnQuery | None = None) -> None:
         self.searcher = searcher
         self.plan = plan
         self.filter_weight = filter_weight
         self.boost = boost
         self.field = field
+        self.query = query
         self._results: dict[str, Matches] | None = None
 
     def matches(self, ctx: SegmentContext) -> Matches:
         if self._results is None:
-            self._results = self._search_all()
+            self._results = self._boosted(self._unboosted())
         return self._results.get(ctx.segment.name, Matches.empty())
+
+    def _unboosted(self) -> dict[str, Matches]:
+        cached = self.query._searched if self.query is not None else None
+        if cached is not None and cached[0] is self.searcher:
+            return cached[1]
+        found = self._search_all()
+        if self.query is not None:
+            self.query._searched = (self.searcher, found)
+        return found
+
+    def _boosted(self, found: dict[str, Matches]) -> dict[str, Matches]:
+        if self.boost == np.float32(1.0):
+            return found
+        return {name: Matches(m.docs, (m.scores * self.boost).astype(np.float32)) for name, m in found.items()}
 
     def describe(self) -> str:
         return f"KNNQuery(field={self.field})"
@@ -253,8 +271,7 @@ class KnnWeight(Weight):
         for ctx, docs, scores in found:
             if len(docs):
                 order = np.argsort(docs, kind="stable")
-                results[ctx.segment.name] = Matches(docs[order].astype(np.int32),
-                                                    (scores[order] * self.boost).astype(np.float32))
+                results[ctx.segment.name] = Matches(docs[order].astype(np.int32), scores[order].astype(np.float32))
         return results
 
 
