@@ -507,3 +507,24 @@ def test_vectors_survive_close_and_reopen(tmp_path: Any) -> None:
     assert {d for d, _ in before[1]} == cos_top
     np.testing.assert_allclose([s for _, s in before[1]], [cos[int(d)] for d, _ in before[1]], rtol=RTOL)
     assert {d for d, _ in before[2]} == {"1", "2", "55"}
+
+
+def test_knn_score_script_as_a_rescore_scores_only_the_window(es: Any, flat: np.ndarray,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rescore (or an LTR feature) of ``knn_score`` computes the window's distances, not the segment's."""
+    from localnode.search.queries import script_score as module
+    rows: list[int] = []
+    real = module.spaces.script_score
+
+    def counting(space: str, query: np.ndarray, vectors: np.ndarray, **kwargs: Any) -> np.ndarray:
+        rows.append(len(vectors))
+        return real(space, query, vectors, **kwargs)
+    monkeypatch.setattr(module.spaces, "script_score", counting)
+    body = {"query": {"match_all": {}}, "size": 5, "rescore": {"window_size": 5, "query": {
+        "rescore_query": {"script_score": {"query": {"match_all": {}}, "script": knn_script("l2", Q)}},
+        "query_weight": 0.0}}}
+    got = {h["_id"]: h["_score"] for h in es.search(index="flat", body=body)["hits"]["hits"]}
+    assert len(got) == 5 and sum(rows) <= 5
+    expected = knn_scores("l2", np.array(Q, F), flat)
+    for pin, score in got.items():
+        assert F(score) == pytest.approx(float(expected[int(pin)]), rel=RTOL)

@@ -99,7 +99,14 @@ class KnnScoreWeight(Weight):
         self.min_score = min_score
 
     def matches(self, ctx: SegmentContext) -> Matches:
-        base = self.inner.matches(ctx)
+        return self._scored(ctx, self.inner.matches(ctx))
+
+    def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
+        """Only the window's documents: a rescore or an LTR feature over 100 hits computes 100
+        distances, not one per vector in the segment (a document's score needs its vector alone)."""
+        return self._scored(ctx, self.inner.matches_in(ctx, docs))
+
+    def _scored(self, ctx: SegmentContext, base: Matches) -> Matches:
         if not len(base):
             return base
         docs = base.docs
