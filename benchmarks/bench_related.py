@@ -3,7 +3,10 @@
     # 1. signals (cached under WORKDIR/cache, as `pinsearch reindex --cache` does)
     .venv/bin/python benchmarks/bench_related.py --corpus /tmp/lsample/corpus --workdir /tmp/rp/rel \\
         --stage signals --signals cooccur,pin2vec --pin2vec-epochs 2
-    # 2. index (reindex_corpus into embedded://WORKDIR/data-N, alias pins); --pins N indexes the first N pins
+    # 2. index (reindex_corpus into embedded://WORKDIR/data-N, alias pins); --pins N indexes the first N pins;
+    #    --truth-annotations indexes the sample's ground-truth keyphrases as the annotations signal (a
+    #    stand-in where training the annotator on 1M pins is out of the time box), so query pins get the
+    #    content clauses of the real request instead of the BM25 text fallback
     .venv/bin/python benchmarks/bench_related.py ... --stage index [--pins 50000]
     # 3. timings (first pass; then a Related Pins LTR model trained on the index, and the same pins again)
     .venv/bin/python benchmarks/bench_related.py ... --stage query --queries 500 --ltr-query-pins 1000
