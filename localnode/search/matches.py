@@ -63,9 +63,13 @@ class Matches:
         return len(self.docs)
 
     def restrict(self, mask_docs: np.ndarray) -> "Matches":
-        """Keep only docs that are in ``mask_docs`` (sorted unique)."""
-        keep = np.isin(self.docs, mask_docs, assume_unique=True)
-        return Matches(self.docs[keep], self.scores[keep])
+        """Keep only docs that are in ``mask_docs`` (sorted unique). Both sides are sorted, so each
+        window doc is found by binary search: O(window x log matches), not a sort of both."""
+        if not len(self.docs) or not len(mask_docs):
+            return Matches(self.docs[:0], self.scores[:0])
+        positions = np.minimum(np.searchsorted(self.docs, mask_docs), len(self.docs) - 1)
+        found = positions[self.docs[positions] == mask_docs]
+        return Matches(self.docs[found], self.scores[found])
 
     def exclude(self, docs: np.ndarray) -> "Matches":
         if not len(docs) or not len(self.docs):
@@ -90,6 +94,17 @@ def postings_in(docs: np.ndarray, values: np.ndarray, window: np.ndarray) -> tup
     positions = np.minimum(np.searchsorted(docs, window), len(docs) - 1)
     hit = docs[positions] == window
     return window[hit], values[positions[hit]]
+
+
+def members(window: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Mask of the ``window`` docs (sorted) that are in ``found``: binary search when ``found`` is
+    sorted (postings, unions of them), a set test otherwise."""
+    if not len(window) or not len(found):
+        return np.zeros(len(window), dtype=bool)
+    if len(found) > 1 and not bool(np.all(found[1:] >= found[:-1])):
+        return np.isin(window, found)
+    positions = np.minimum(np.searchsorted(found, window), len(found) - 1)
+    return found[positions] == window
 
 
 def live_docs(docs: np.ndarray, live: np.ndarray | None) -> np.ndarray:

@@ -132,3 +132,22 @@ def test_kernel_scores_equal_the_vectorised_path(pruning_index: Any) -> None:
                 assert total == len(docs)
             elif track == 10 and total <= 10:
                 assert total == len(docs)
+
+
+def test_window_membership_equals_set_membership() -> None:
+    """``Matches.restrict`` and ``members`` (binary search on sorted ids) agree with a set test,
+    for sorted and unsorted match sets, empty sides and windows reaching past the matches."""
+    import numpy as np
+
+    from localnode.search.matches import Matches, members
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        found = np.unique(rng.integers(0, 500, rng.integers(0, 60))).astype(np.int32)
+        window = np.unique(rng.integers(0, 520, rng.integers(0, 40))).astype(np.int32)
+        expected = np.isin(window, found)
+        assert np.array_equal(members(window, found), expected)
+        assert np.array_equal(members(window, rng.permutation(found)), expected)
+        scores = rng.random(len(found)).astype(np.float32)
+        kept = Matches(found, scores).restrict(window)
+        keep = np.isin(found, window)
+        assert np.array_equal(kept.docs, found[keep]) and np.array_equal(kept.scores, scores[keep])

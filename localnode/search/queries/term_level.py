@@ -21,7 +21,7 @@ from localnode.mapping.dates import DateParseError, parse_date_millis
 from localnode.mapping.fields import (BOOLEAN, DATE, INTEGER_TYPES, KEYWORD, KNN_VECTOR, RANK_FEATURE, RANK_FEATURES,
                                       TEXT, FieldMapper)
 from localnode.search.datemath import resolve_date_math
-from localnode.search.matches import Matches, postings_in
+from localnode.search.matches import Matches, members, postings_in
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     check_keys, common_options, query_parser, single_field)
 from localnode.search.similarity import LENGTH_TABLE, TermWeight
@@ -143,7 +143,7 @@ class ConstantWeight(Weight):
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         found = self.docs_fn(ctx)
-        return Matches.constant(docs[np.isin(docs, found)], self.score)
+        return Matches.constant(docs[members(docs, found)], self.score)
 
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = super().explain(ctx, doc)
