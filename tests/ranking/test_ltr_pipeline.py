@@ -217,3 +217,13 @@ def test_cli_search_explain_contributions_sum_to_the_rescore_score(trained, caps
         assert sum(ltr["contributions"].values()) == pytest.approx(rescore_part, abs=1e-4)
         assert ltr["ltr_score"] == pytest.approx(rescore_part, abs=1e-4)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_first_model_measurably_worse_than_the_first_pass_is_refused() -> None:
+    from ranking.ltr.pipeline import first_pass_gate
+    worse = {"ndcg@10": {"delta": -0.02, "ci95": [-0.035, -0.004], "wins": 10, "losses": 30}}
+    reason = first_pass_gate("m1", worse)
+    assert reason is not None and "worse than the first pass" in reason and "-0.0350" in reason
+    assert first_pass_gate("m1", {"ndcg@10": {"delta": -0.01, "ci95": [-0.03, 0.01]}}) is None  # uncertain
+    assert first_pass_gate("m1", {"ndcg@10": {"delta": 0.03, "ci95": [0.01, 0.05]}}) is None
+    assert first_pass_gate("m1", {}) is None
