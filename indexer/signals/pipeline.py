@@ -186,7 +186,7 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
                 if updated is not None:
                     result.values[name], result.instant[name] = updated
                 else:
-                    result.values[name] = _batch(spec, corpus_dir, cache_dir, log)
+                    result.values[name] = _batch(spec, corpus_dir, cache_dir, log, key=key)
             except Exception as exc:
                 if strict:
                     raise
@@ -201,10 +201,12 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
     return result
 
 
-def _batch(spec: SignalSpec, corpus_dir: Path, cache_dir: str | Path | None, log: Callable[[str], None]) -> Any:
+def _batch(spec: SignalSpec, corpus_dir: Path, cache_dir: str | Path | None, log: Callable[[str], None],
+           *, key: str | None = None) -> Any:
     """Compute one signal over the whole corpus with the parameter values in ``spec.settings``; a
     model-training signal retrains into ``<cache>/models/<name>`` and records there what it was
-    trained from (``signal.json``)."""
+    trained from (``signal.json``). ``key`` is the cache key the caller already computed (hashing the
+    input files again for the record would read the corpus twice)."""
     function = _function(spec)
     params = dict(spec.settings)
     log(f"computing signal [{spec.name}]" + (f" with {dict(params)}" if params else ""))
@@ -218,7 +220,7 @@ def _batch(spec: SignalSpec, corpus_dir: Path, cache_dir: str | Path | None, log
         # cached (empty) values stay valid instead of being recomputed on every run
         target.mkdir(parents=True, exist_ok=True)
         files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-        key = cache_key(spec, corpus_dir)
+        key = key or cache_key(spec, corpus_dir)
         _dump_json({"signal": spec.name, "version": spec.version, "cache_key": key,
                     "inputs": list(spec.inputs), "fingerprint": key.split("-")[1],
                     "params": dict(params), "corpus_dir": str(corpus_dir.resolve()), "model_files": files},

@@ -355,9 +355,9 @@ def _name_matches(result: ShardResult, page_docs: list[int]) -> None:
     for query in named:
         _, matched = evaluate_on_docs(result.searcher, query, docs)
         for doc in docs[matched].tolist():
-            result.named_matches.setdefault(doc, [])
-            if query.name not in result.named_matches[doc]:
-                result.named_matches[doc].append(query.name)
+            names = result.named_matches.setdefault(doc, [])
+            if query.name not in names:
+                names.append(query.name)
 
 
 def _matched_queries(result: ShardResult, doc: int) -> list[str]:

@@ -208,7 +208,7 @@ def _train_activate(args: argparse.Namespace) -> int:
     """The whole loop per kind (``train_and_activate``): prints the held-out comparison with CIs, saves
     the summary to OUT/summary.json and, with ``--report DIR``, to DIR/summary.json with the report."""
     from ranking.ltr.pipeline import train_and_activate
-    from ranking.ltr.report import SUMMARY_FILE, ReportError, save_summaries, write_report
+    from ranking.ltr.report import SUMMARY_FILE, ReportError, load_summaries, save_summaries, write_report
     client = client_for(args)
     try:
         summaries = train_and_activate(client, args.corpus, option(args, "index", "pins"), seed=args.seed,
@@ -223,7 +223,7 @@ def _train_activate(args: argparse.Namespace) -> int:
     report = getattr(args, "report", None)
     if report is not None:
         try:
-            page = write_report(json.loads((save_summaries(report / SUMMARY_FILE, summaries)).read_text()), report)
+            page = write_report(load_summaries(save_summaries(report / SUMMARY_FILE, summaries)), report)
         except (ReportError, OSError) as exc:
             raise fail(f"report not written: {exc}") from None
         say(f"report written to {page}")

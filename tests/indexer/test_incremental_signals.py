@@ -150,7 +150,7 @@ def test_without_a_saved_model_or_when_not_incremental_the_batch_runs(setup, inc
 
     batch_runs: list[str] = []
 
-    def fake_batch(spec, corpus_dir, cache_dir, log):  # the batch path, without training anything
+    def fake_batch(spec, corpus_dir, cache_dir, log, **_):  # the batch path, without training anything
         batch_runs.append(spec.name)
         return {}
 
