@@ -27,9 +27,12 @@ class LocalConnection(Connection):
                         timeout: float | None = None, ignore: Collection[int] = (),
                         headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], str]:
         started = time.perf_counter()
-        split = urlsplit(url)
-        path = split.path
-        query: dict[str, str] = {k: v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+        if "?" in url or "#" in url:
+            split = urlsplit(url)
+            path = split.path
+            query: dict[str, str] = {k: v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+        else:   # opensearch-py passes parameters separately, so the URL is usually a bare path
+            path, query = url, {}
         for key, value in (params or {}).items():
             if value is None:
                 continue

@@ -185,6 +185,9 @@ class Node:
         Returns each index once, with the alias filters that apply to it (empty when reached directly).
         """
         with self._state_lock:
+            plain = self.indices.get(expression) if expression else None
+            if plain is not None:   # the common case, one concrete index by name: no parsing, no sort
+                return [(plain, [])]
             names: dict[str, list[dict[str, Any]] | None] = {}
             parts = [p for p in (expression or "_all").split(",") if p]
             for part in parts:

@@ -99,6 +99,7 @@ class VectorIndex:
         self.approximate_threshold = approximate_threshold
         self._sq_norms: np.ndarray | None = None
         self._graph: Any = None
+        self._plain_params: dict[int, Any] = {}
         self._lock = threading.Lock()
 
     # -- shape and state ---------------------------------------------------------------------
@@ -267,10 +268,18 @@ class VectorIndex:
         """Row positions of the graph's top-``k`` (filter applied inside the walk)."""
         self.build()
         graph = self._graph
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(1, int(ef_search))
+        ef = max(1, int(ef_search))
         bits = selector = None
-        if row_mask is not None:
+        if row_mask is None:
+            # unfiltered parameters are read-only to faiss: one object per ef serves every request
+            params = self._plain_params.get(ef)
+            if params is None:
+                params = faiss.SearchParametersHNSW()
+                params.efSearch = ef
+                self._plain_params[ef] = params
+        else:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = ef
             bits = np.packbits(row_mask, bitorder="little")
             selector = faiss.IDSelectorBitmap(bits.shape[0], faiss.swig_ptr(bits))
             params.sel = selector

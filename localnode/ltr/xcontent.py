@@ -78,8 +78,15 @@ def query_shard_error(feature_name: str, cause: OpenSearchError, index: str | No
 # --------------------------------------------------------------------------------------------------
 # Tokens: OpenSearch names JSON values by their parser token in error messages.
 
+_TOKEN_OF_JSON_TYPE = {dict: "START_OBJECT", list: "START_ARRAY", str: "VALUE_STRING", int: "VALUE_NUMBER",
+                       float: "VALUE_NUMBER", bool: "VALUE_BOOLEAN", type(None): "VALUE_NULL"}
+
+
 def token_name(value: Any) -> str:
     """The XContent token a JSON value starts with (``VALUE_STRING``, ``START_OBJECT`` ...)."""
+    token = _TOKEN_OF_JSON_TYPE.get(type(value))   # what a decoded JSON body holds: one dict lookup
+    if token is not None:
+        return token
     if value is None:
         return "VALUE_NULL"
     if isinstance(value, bool | np.bool_):
@@ -440,7 +447,7 @@ class ObjectParser:
         self.ignore_unknown = ignore_unknown
 
     def parse(self, value: Any, state: S) -> S:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise XContentParseError(f"[{self.name}] Expected START_OBJECT but was: {token_name(value)}")
         for key, item in value.items():
             field = self.fields.get(key)

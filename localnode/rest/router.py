@@ -81,6 +81,11 @@ class _Route:
 
 
 _ROUTES: list[_Route] = []
+# (method, path) -> the route and path parameters it resolved to. Routing is a pure function of the
+# method and path once the handlers are registered, and clients repeat the same few paths, so the
+# ~30 regex tries of a placeholder path run once per distinct path instead of once per request.
+_RESOLVED: dict[tuple[str, str], tuple[_Route, dict[str, str]]] = {}
+_RESOLVED_LIMIT = 4096
 
 KNOWN_UNSUPPORTED_APIS = {
     "_index_template", "_template", "_component_template", "_snapshot", "_ingest", "_tasks", "_nodes",
@@ -106,6 +111,7 @@ def route(methods: str, *templates: str) -> Callable[[Handler], Handler]:
             _ROUTES.append(_Route(frozenset(methods.split(",")), template, re.compile(regex), literals, handler,
                                   head if parts else ""))
         _ROUTES.sort(key=lambda r: -r.literal_count)
+        _RESOLVED.clear()
         return handler
     return register
 
@@ -114,6 +120,11 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
     """Route a request. Index names never start with '_', so a placeholder match like
     ``/{index}/_search`` for ``/_plugins/_search`` is only a fallback: a known API the engine does not
     serve gets a clear "not supported" 400 first, and only then do index handlers report the name."""
+    key = (request.method, request.path)
+    resolved = _RESOLVED.get(key)
+    if resolved is not None:
+        request.path_params = dict(resolved[1])
+        return resolved[0].handler(node, request)
     allowed: set[str] = set()
     fallback: tuple[_Route, dict[str, str]] | None = None
     first_segment = request.path.strip("/").split("/", 1)[0]
@@ -131,7 +142,10 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
         if index is not None and index.startswith("_") and index != "_all":
             fallback = fallback or (candidate, values)
             continue
-        request.path_params = values
+        if len(_RESOLVED) >= _RESOLVED_LIMIT:
+            _RESOLVED.clear()
+        _RESOLVED[key] = (candidate, values)
+        request.path_params = dict(values)
         return candidate.handler(node, request)
     segments = request.path.strip("/").split("/")
     unsupported = next((s for s in segments[:2] if s in KNOWN_UNSUPPORTED_APIS), None)

@@ -265,7 +265,11 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
     page = ranked[request.from_:request.from_ + request.size]
     for shard_i, result in enumerate(shard_results):
         _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
-    hits = [_fetch_hit(shard_results[shard_i], doc, score, keys, request) for shard_i, doc, score, keys in page]
+    # SearchPhaseController.getHits: a sort on _score gives the hit its score from the sort value;
+    # otherwise a field-sorted hit has a score only with track_scores
+    scored = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
+    hits = [_fetch_hit(shard_results[shard_i], doc, score if scored else None, keys, request)
+            for shard_i, doc, score, keys in page]
     for name, extension in FETCH_EXTENSIONS.items():
         if name in request.body.get("ext", {}) or (name == "*"):
             for shard_i, result in enumerate(shard_results):
@@ -302,7 +306,8 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
 def _merge(results: list[ShardResult], request: SearchRequest) -> list[tuple[int, int, float, list[Any] | None]]:
     rows: list[tuple[int, int, float, list[Any] | None]] = []
     for shard_i, result in enumerate(results):
-        for rank, (doc, score) in enumerate(zip(result.docs.tolist(), result.scores.tolist())):
+        # float32 values as Python floats, exactly: the hits' _score needs no further rounding
+        for rank, (doc, score) in enumerate(zip(result.docs.tolist(), result.scores.astype(np.float32).tolist())):
             keys = result.sort_keys[rank] if result.sort_keys is not None else None
             rows.append((shard_i, doc, score, keys))
     if request.sort is None:
@@ -314,8 +319,9 @@ def _merge(results: list[ShardResult], request: SearchRequest) -> list[tuple[int
     return rows
 
 
-def _fetch_hit(result: ShardResult, doc: int, score: float, keys: list[Any] | None,
+def _fetch_hit(result: ShardResult, doc: int, score: float | None, keys: list[Any] | None,
                request: SearchRequest) -> dict[str, Any]:
+    """One hit of the page; ``score`` is already a float32 value (None when the hit has no score)."""
     segment, local = result.searcher.reader.locate(doc)
     hit: dict[str, Any] = {"_index": result.index.name, "_id": segment.ids[local]}
     if request.version:
@@ -323,18 +329,16 @@ def _fetch_hit(result: ShardResult, doc: int, score: float, keys: list[Any] | No
     if request.seq_no_primary_term:
         hit["_seq_no"] = int(segment.seq_nos[local])
         hit["_primary_term"] = 1
-    # SearchPhaseController.getHits: a sort on _score gives the hit its score from the sort value;
-    # otherwise a field-sorted hit has a score only with track_scores
-    scored = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
-    hit["_score"] = float(np.float32(score)) if scored else None
+    hit["_score"] = score
     if request.source.enabled:
         source = orjson.loads(segment.source_bytes(local))
         hit["_source"] = request.source.apply(source)
     if keys is not None:
         hit["sort"] = keys
-    names = _matched_queries(result, doc)
-    if names:
-        hit["matched_queries"] = names
+    if result.named_matches:
+        names = _matched_queries(result, doc)
+        if names:
+            hit["matched_queries"] = names
     if request.explain:
         hit["_shard"] = f"[{result.index.name}][0]"
         hit["_node"] = "localnode"

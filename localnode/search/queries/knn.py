@@ -62,6 +62,7 @@ _METHOD_PARAMETERS = ("ef_search", "nprobes")
 _JAVA_INT = re.compile(r"[+-]?\d+")
 _OBJECT_OR_BOOLEAN = frozenset({"START_OBJECT", "VALUE_BOOLEAN", "VALUE_STRING"})
 _FLOAT_ARRAY = frozenset({"START_ARRAY", "VALUE_NUMBER", "VALUE_STRING"})
+_PLAIN_NUMBERS = frozenset({float, int})   # exact types: bool (an int subclass) takes the checked path
 
 
 # -- the parsed request --------------------------------------------------------------------------
@@ -429,7 +430,7 @@ def _parse_vector_values(value: Any) -> Any:
     a float32 rounding midpoint (the only case where double rounding can differ), and only those
     rare elements take the exact text path of :func:`x_float`.
     """
-    if isinstance(value, list) and value and all(type(v) is float or type(v) is int for v in value):
+    if isinstance(value, list) and value and set(map(type, value)) <= _PLAIN_NUMBERS:
         doubles = np.asarray(value, dtype=np.float64)
         with np.errstate(over="ignore"):
             singles = doubles.astype(np.float32)
@@ -440,5 +441,5 @@ def _parse_vector_values(value: Any) -> Any:
             midpoint = (near.astype(np.float64) + np.nextafter(near, toward).astype(np.float64)) / 2
             for i in inexact[midpoint == doubles[inexact]].tolist():
                 singles[i] = x_float(value[i])
-        return _vector_from_floats(list(singles))
+        return singles
     return _vector_from_floats(x_array(value, x_float))
