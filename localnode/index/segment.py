@@ -32,6 +32,9 @@ def decode_features(freqs: np.ndarray) -> np.ndarray:
     return (freqs.astype(np.int32) << 15).view(np.float32)
 
 
+POSTINGS_BLOCK = 128   # postings per block of the block-max score bounds
+
+
 @dataclass(slots=True)
 class FieldPostings:
     """An inverted field: term -> (sorted doc ids, term frequencies), plus BM25 collection stats."""
@@ -45,6 +48,7 @@ class FieldPostings:
     sum_doc_freq: int
     _terms: dict[str, int] | None = None
     _impacts: dict[tuple[str, bytes], np.float32] | None = None
+    _blocks: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
 
     @property
     def terms(self) -> dict[str, int]:
@@ -85,6 +89,26 @@ class FieldPostings:
                 self._impacts.clear()
             self._impacts[key] = cached
         return cached
+
+    def block_bounds(self, norms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per block of :data:`POSTINGS_BLOCK` consecutive postings of ``docs``: the largest term
+        frequency and the smallest norm byte (the shortest document). Together they bound every
+        BM25 score in the block for any collection statistics, which lets top-k search skip whole
+        blocks (Lucene's block-max impacts, in a coarser form). Blocks may straddle two terms: the
+        bound then covers both, which is still a bound. ``norms`` None = a field without norms.
+        Segments are immutable, so this is computed once per segment and norms column."""
+        cached = self._blocks
+        if cached is not None and cached[0] is norms:
+            return cached[1], cached[2]
+        starts = np.arange(0, len(self.docs), POSTINGS_BLOCK)
+        if len(starts) == 0:
+            max_freq, min_norm = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8)
+        else:
+            max_freq = np.maximum.reduceat(self.freqs, starts).astype(np.int32)
+            min_norm = (np.minimum.reduceat(norms[self.docs], starts).astype(np.uint8) if norms is not None
+                        else np.ones(len(starts), dtype=np.uint8))
+        self._blocks = (norms, max_freq, min_norm)
+        return max_freq, min_norm
 
     def doc_freq(self, term: str) -> int:
         ordinal = self.terms.get(term)

@@ -20,20 +20,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from localnode.index.segment import POSTINGS_BLOCK
+
 OP_LEAF, OP_SUM, OP_MAX = 0, 1, 2
 SEED_POSTINGS = 4096     # documents scored by the seeding pass before the main pass
+PLAN_INTERVAL = 64       # documents between re-plans of the essential clauses as theta rises
 _NO_DOC = 2147483647
 _SAFETY = 1.0 + 1e-6   # bounds are rounded up past the float32 cast of double sums
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _term_score(weight: np.float32, inv: np.float32, freq: np.int32) -> np.float32:
     tf = np.float32(freq)
     denominator = np.float32(np.float32(1.0) + np.float32(tf * inv))
     return np.float32(weight - np.float32(weight / denominator))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _evaluate(ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.ndarray, matched: np.ndarray,
               stack_v: np.ndarray, stack_m: np.ndarray, exact: bool) -> tuple[float, bool]:
     """Run the program on per-clause ``values``; ``exact`` casts like the engine, else bounds."""
@@ -68,7 +71,7 @@ def _evaluate(ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.nd
     return stack_v[0], stack_m[0]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _worse(s1: np.float32, d1: np.int64, s2: np.float32, d2: np.int64) -> bool:
     return s1 < s2 or (s1 == s2 and d1 > d2)
 
@@ -91,7 +94,7 @@ def _sift_down(scores: np.ndarray, docs: np.ndarray, size: int, i: int) -> None:
             return
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push(scores: np.ndarray, docs: np.ndarray, size: int, k: int, score: np.float32, doc: np.int64) -> int:
     """Offer to the heap of the k best (worst at the root); returns the new size."""
     if size < k:
@@ -120,7 +123,7 @@ def _push(scores: np.ndarray, docs: np.ndarray, size: int, k: int, score: np.flo
     return size
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _advance(docs: np.ndarray, pos: int, end: int, target: int) -> int:
     """First position in [pos, end) whose doc is >= target (galloping, then binary search)."""
     step = 1
@@ -143,16 +146,19 @@ def _advance(docs: np.ndarray, pos: int, end: int, target: int) -> int:
 
 @njit(cache=True, nogil=True)
 def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ignore[type-arg]
+                     field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
                      leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
                      leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
                      ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
                      live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
                      heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int,
-                     prune: bool, counts: np.ndarray) -> int:
+                     prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
     """Collect one segment into the heap (shared across segments); returns the heap's size.
 
     ``prune=False`` visits every matching document and adds the number of live matches to
-    ``counts[0]`` (an exact hit count); with pruning, skipped documents are not counted.
+    ``counts[0]`` (an exact hit count) until that count passes ``prune_after`` (the request's
+    ``track_total_hits``), and prunes from then on, as Lucene's collector does once its total-hits
+    threshold is reached; with pruning, skipped documents are not counted.
 
     Documents are visited in doc id order, so the k-th score starts low; a first pass over only
     the clause with the best maximum score (usually the rarest term; the others looked up) fills
@@ -160,8 +166,29 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
     """
     order = np.argsort(leaf_ub, kind="mergesort")          # ascending maximum score
     n_leaves = len(leaf_field)
-    # One flat copy of the clauses' postings (with their norm bytes): the hot loop then indexes
-    # plain arrays instead of a tuple by a runtime field number.
+    # inv_ceiling[j, n]: the largest inverse norm of clause j over norm bytes >= n, so a block's
+    # (largest freq, smallest norm byte) bounds every score in it whatever the norm encoding.
+    inv_ceiling = np.empty_like(leaf_inv)
+    for j in range(n_leaves):
+        best = np.float32(0.0)
+        for n in range(leaf_inv.shape[1] - 1, -1, -1):
+            if leaf_inv[j, n] > best:
+                best = leaf_inv[j, n]
+            inv_ceiling[j, n] = best
+    one_field = True
+    for j in range(n_leaves):
+        if leaf_field[j] != leaf_field[0]:
+            one_field = False
+    if one_field:
+        # Every clause reads the same field's arrays: walk them in place. Copying a frequent
+        # term's postings cost more than scoring the few documents pruning leaves.
+        f = leaf_field[0]
+        return _collect(field_docs[f], field_freqs[f], field_norms, field_block_max_freq, field_block_min_norm,
+                        leaf_start, inv_ceiling, leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub,
+                        ops, args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
+                        prune, counts, prune_after)
+    # Clauses over several fields: one flat copy of their postings, so the hot loop indexes plain
+    # arrays instead of a tuple by a runtime field number.
     total = 0
     for j in range(n_leaves):
         total += leaf_end[j] - leaf_start[j]
@@ -178,24 +205,51 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
         start[j] = at
         at += length
         end[j] = at
+    return _collect(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, leaf_start, inv_ceiling,
+                    leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live, has_deletions,
+                    base, k, heap_scores, heap_docs, heap_size, order, prune, counts, prune_after)
+
+
+@njit(cache=True, nogil=True)
+def _collect(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: ignore[type-arg]
+             field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
+             field_start: np.ndarray, inv_ceiling: np.ndarray,
+             leaf_field: np.ndarray, start: np.ndarray, end: np.ndarray,
+             leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
+             ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
+             live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
+             heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
+             prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
+    """The seeding pass (when pruning from the start), then the main pass."""
+    n_leaves = len(leaf_field)
     if n_leaves > 1 and prune:
-        heap_size = _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops,
+        heap_size = _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, field_start,
+                          inv_ceiling, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops,
                           args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
-                          n_leaves - 1, max(SEED_POSTINGS, 64 * k), True, counts)
-    return _pass(docs, freqs, field_norms, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties,
-                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1, prune, counts)
+                          n_leaves - 1, max(SEED_POSTINGS, 64 * k), True, counts, np.int64(-1))
+    return _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, field_start, inv_ceiling,
+                 leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties,
+                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1, prune, counts,
+                 prune_after)
 
 
 @njit(cache=True, nogil=True)
 def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: ignore[type-arg]
+          field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
+          field_start: np.ndarray, inv_ceiling: np.ndarray,
           leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
           leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
           live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
           heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
-          fixed_split: int, limit: int, prune: bool, counts: np.ndarray) -> int:
+          fixed_split: int, limit: int, prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
     """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``
-    and ``limit >= 0`` stops after that many candidate documents (the seeding pass)."""
+    and ``limit >= 0`` stops after that many candidate documents (the seeding pass); a counting
+    pass (``prune=False``) starts pruning once ``counts[0]`` exceeds ``prune_after`` (if >= 0).
+
+    ``leaf_start``/``leaf_end`` index ``docs``; ``field_start`` is where each clause's postings
+    start in its field's arrays, which the block bounds (``POSTINGS_BLOCK`` postings each) index.
+    With one essential clause, a block whose bound cannot beat the k-th score is skipped whole."""
     n_leaves = len(leaf_start)
     pos = leaf_start.copy()
     values = np.zeros(n_leaves, dtype=np.float64)
@@ -205,14 +259,27 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
     essential_from = max(fixed_split, 0)   # order[:essential_from] are non-essential
     theta = float(heap_scores[0]) if heap_size >= k else -np.inf
     split_theta = -np.inf
+    next_plan = 0
     # With a single essential clause the bound of a document is a monotone function of that
     # clause's score alone: below ``needed`` it cannot beat the k-th score (no tree evaluation).
     needed = -np.inf
     visited = 0
+    block_checked = leaf_start.copy()   # per clause: postings before this were checked against their block bound
     while True:
-        if prune and heap_size >= k and theta > split_theta:
+        if not prune and prune_after >= 0 and counts[0] > prune_after:
+            prune = True
+            split_theta = -np.inf        # re-plan the essential clauses now that skipping is allowed
+        # A lone clause bounds a document by its own score even while counting (every document is
+        # still counted; only its scoring is skipped), so ``needed`` applies then too.
+        # Re-planning (the essential split, the bisection for ``needed``) costs dozens of tree
+        # evaluations; while the heap fills, theta rises on almost every document, so plans are
+        # refreshed at most every PLAN_INTERVAL documents. A stale theta is a lower one: it only
+        # skips less, never wrongly.
+        if (prune or n_leaves == 1) and heap_size >= k and theta > split_theta \
+                and (split_theta == -np.inf or visited >= next_plan):
             split_theta = theta
-            if fixed_split < 0:  # grow the non-essential prefix while it alone cannot beat theta
+            next_plan = visited + PLAN_INTERVAL
+            if prune and fixed_split < 0:  # grow the non-essential prefix while it alone cannot beat theta
                 while essential_from < n_leaves:
                     for j in range(n_leaves):
                         values[j] = 0.0
@@ -242,11 +309,26 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
         if essential_from == n_leaves - 1:  # one essential clause: the fast path
             leaf = order[essential_from]
             p = pos[leaf]
+            if prune and p >= block_checked[leaf]:
+                in_field = p - leaf_start[leaf] + field_start[leaf]
+                block = in_field // POSTINGS_BLOCK
+                block_end = p + (block + 1) * POSTINGS_BLOCK - in_field
+                if block_end > leaf_end[leaf]:
+                    block_end = leaf_end[leaf]
+                f = leaf_field[leaf]
+                bound = _term_score(leaf_weight[leaf], inv_ceiling[leaf, field_block_min_norm[f][block]],
+                                    field_block_max_freq[f][block])
+                if bound <= needed:      # no posting of the block can compete: skip it whole
+                    pos[leaf] = block_end
+                    continue
+                block_checked[leaf] = block_end
             pos[leaf] = p + 1
             if has_deletions and not live[doc]:
                 continue
             own = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]], freqs[p])
             if own <= needed:
+                if not prune:
+                    counts[0] += 1       # a live match that cannot compete: counted, not scored
                 continue
             for j in range(n_leaves):
                 values[j] = 0.0

@@ -59,13 +59,17 @@ class Searcher:
         self.index = index
         self.reader = reader
         self.mapping = index.mapping
+        self._contexts: list[SegmentContext] | None = None
 
     def field(self, name: str) -> "FieldMapper | None":
         return self.mapping.field(name)
 
     def segment_contexts(self) -> Iterator[SegmentContext]:
-        for (segment, live), base in zip(self.reader.segments, self.reader.bases[:-1]):
-            yield SegmentContext(self.reader, segment, live, int(base))
+        """The reader's segments; built once per searcher (a request walks them several times)."""
+        if self._contexts is None:
+            self._contexts = [SegmentContext(self.reader, segment, live, base) for (segment, live), base
+                              in zip(self.reader.segments, self.reader.bases[:-1].tolist())]
+        return iter(self._contexts)
 
 
 class Weight(ABC):

@@ -8,10 +8,10 @@ is compiled to a small post-order program and run by the document-at-a-time MaxS
 :mod:`localnode.search.daat`, which gives the same top k and the same float32 scores as scoring
 everything, ties included (a document is skipped only when its bound cannot beat the k-th score).
 
-The total hit count is what pruning gives up: it is only taken when the request's
-``track_total_hits`` threshold is already exceeded by one clause's live postings (every document
-of a leaf matches the query), so the response can truthfully say ``gte``; otherwise the same
-kernel visits every match without skipping and counts them exactly.
+The total hit count is what pruning gives up, so it is only given up past the request's
+``track_total_hits`` threshold, as Lucene's collector does: the kernel counts every match exactly
+until the count exceeds the threshold and prunes from then on (from the start when one clause's
+live postings alone exceed it), and the response truthfully says ``gte``.
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ class _Heap:
 def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: int | bool
                  ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(global docs, float32 scores, hit count) of the k best, or None when the query is not a
-    disjunction of BM25 terms. The count is exact unless pruning ran, when it is a lower bound
-    above the ``track_total_hits`` threshold."""
+    disjunction of BM25 terms. The count is exact while it is at most the ``track_total_hits``
+    threshold; past it, pruning runs and the count is a lower bound above the threshold."""
     if k <= 0:
         return None
     contexts = list(searcher.segment_contexts())
@@ -126,13 +126,15 @@ def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: i
         trees.append(tree)
     count_lower_bound = sum(max((_live_count(ctx, leaf) for leaf in leaves(tree)), default=0)
                             for ctx, tree in zip(contexts, trees))
-    # Prune only when the count threshold is provably passed; otherwise visit every match (same
-    # kernel, no skipping) and count them exactly.
+    # Prune from the start when one clause alone passes the count threshold; otherwise count every
+    # match exactly until the count passes it (Lucene's collector does the same), then prune:
+    # the count returned, above the threshold, is reported as a lower bound.
     prune = track_total_hits is not True and (track_total_hits is False or count_lower_bound > int(track_total_hits))
+    prune_after = np.int64(-1 if track_total_hits is True or prune else int(track_total_hits))
     heap = _Heap(k)
     counts = np.zeros(1, dtype=np.int64)
     for ctx, tree in zip(contexts, trees):
-        _collect_segment(ctx, tree, heap, prune, counts)
+        _collect_segment(ctx, tree, heap, prune, counts, prune_after)
     docs, scores = heap.ranked()
     return docs, scores, count_lower_bound if prune else int(counts[0])
 
@@ -144,7 +146,8 @@ def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
     return int(np.count_nonzero(ctx.live[docs]))
 
 
-def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: bool, counts: np.ndarray) -> None:
+def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: bool, counts: np.ndarray,
+                     prune_after: np.int64) -> None:
     found: list[Leaf] = []
     ops, args, ties = compile_tree(tree, found)
     found_nonempty = [leaf for leaf in found if leaf.doc_freq]
@@ -155,8 +158,13 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: b
     segment = ctx.segment
     ones = None
     norms = []
+    block_max_freq = []
+    block_min_norm = []
     for name in fields:
         column = segment.norms.get(name)
+        max_freq, min_norm = segment.postings[name].block_bounds(column)
+        block_max_freq.append(_readonly(max_freq))
+        block_min_norm.append(_readonly(min_norm))
         if column is None:
             ones = ones if ones is not None else np.ones(segment.max_doc, dtype=np.uint8)
             column = ones
@@ -165,7 +173,7 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: b
     heap.size = daat.maxscore_segment(
         tuple(_readonly(segment.postings[name].docs) for name in fields),
         tuple(_readonly(segment.postings[name].freqs) for name in fields),
-        tuple(norms),
+        tuple(norms), tuple(block_max_freq), tuple(block_min_norm),
         np.array([field_index[leaf.field] for leaf in found], dtype=np.int64),
         np.array([leaf.start for leaf in found], dtype=np.int64),
         np.array([leaf.end for leaf in found], dtype=np.int64),
@@ -173,4 +181,4 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: b
         np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),
         np.array([leaf.upper_bound for leaf in found], dtype=np.float64),
         ops, args, ties, live, ctx.live is not None, np.int64(ctx.base), heap.k,
-        heap.scores, heap.docs, heap.size, prune, counts)
+        heap.scores, heap.docs, heap.size, prune, counts, prune_after)

@@ -91,6 +91,27 @@ def test_pruned_total_is_a_true_lower_bound(pruning_index: Any) -> None:
     assert _hits(pruned) == _hits(exhaustive)
 
 
+def test_count_threshold_passed_by_the_union_only(pruning_index: Any) -> None:
+    """No clause alone passes the threshold but their union does: the engine counts exactly up to
+    the threshold, then prunes (as Lucene's collector does), and the hits are still the exact top k."""
+    index = pruning_index.transport.get_connection().node.indices["p"]
+    reader = index.reader
+    rare = sorted(WORDS, key=lambda w: reader.term_stats("body", w)[0])
+    terms = [w for w in rare if reader.term_stats("body", w)[0] > 0][:4]
+    biggest = max(reader.term_stats("body", w)[0] for w in terms)
+    body = {"query": {"match": {"body": " ".join(terms)}}, "size": 10}
+    exact = pruning_index.search(index="p", body={**body, "track_total_hits": True})
+    union = exact["hits"]["total"]["value"]
+    assert biggest < union - 1   # a threshold between the largest clause and the union exists
+    threshold = (biggest + union) // 2
+    between = pruning_index.search(index="p", body={**body, "track_total_hits": threshold})
+    assert between["hits"]["total"] == {"value": threshold, "relation": "gte"}
+    assert _hits(between) == _hits(exact)
+    at_union = pruning_index.search(index="p", body={**body, "track_total_hits": union})
+    assert at_union["hits"]["total"] == {"value": union, "relation": "eq"}
+    assert _hits(at_union) == _hits(exact)
+
+
 def test_pruned_top_k_feeds_rescore_window(pruning_index: Any) -> None:
     rescore = {"window_size": 40, "query": {"rescore_query": {"match": {"title": "garden"}},
                                             "query_weight": 0.5, "rescore_query_weight": 2.0}}

@@ -62,6 +62,9 @@ _METHOD_PARAMETERS = ("ef_search", "nprobes")
 _JAVA_INT = re.compile(r"[+-]?\d+")
 _OBJECT_OR_BOOLEAN = frozenset({"START_OBJECT", "VALUE_BOOLEAN", "VALUE_STRING"})
 _FLOAT_ARRAY = frozenset({"START_ARRAY", "VALUE_NUMBER", "VALUE_STRING"})
+_LOW_29_BITS = np.uint64((1 << 29) - 1)
+_HALF_ULP_BIT = np.uint64(1 << 28)
+_F32_SMALLEST_NORMAL = float(np.finfo(np.float32).tiny)
 _PLAIN_NUMBERS = frozenset({float, int})   # exact types: bool (an int subclass) takes the checked path
 
 
@@ -123,7 +126,8 @@ def segment_vector_index(column: Any, spec: KnnFieldSpec, approximate_threshold:
     """The segment's cached VectorIndex for ``column`` (built on first use; faiss loads lazily)."""
     from localnode.knn.ann import VectorIndex  # noqa: PLC0415 - faiss is heavy; load it when vectors are searched
     index = column.ann
-    if not isinstance(index, VectorIndex) or index.spec != spec or index.approximate_threshold != approximate_threshold:
+    if not isinstance(index, VectorIndex) or (index.spec is not spec and index.spec != spec) \
+            or index.approximate_threshold != approximate_threshold:
         index = VectorIndex(column.docs, column.vectors, spec, approximate_threshold=approximate_threshold)
         column.ann = index  # immutable segment: safe to keep for its lifetime
     return index
@@ -434,12 +438,18 @@ def _parse_vector_values(value: Any) -> Any:
         doubles = np.asarray(value, dtype=np.float64)
         with np.errstate(over="ignore"):
             singles = doubles.astype(np.float32)
-        inexact = np.flatnonzero(np.isfinite(singles) & (singles.astype(np.float64) != doubles))
-        if len(inexact):
-            near = singles[inexact]
-            toward = np.where(doubles[inexact] > near.astype(np.float64), np.float32(np.inf), np.float32(-np.inf))
-            midpoint = (near.astype(np.float64) + np.nextafter(near, toward).astype(np.float64)) / 2
-            for i in inexact[midpoint == doubles[inexact]].tolist():
-                singles[i] = x_float(value[i])
+        # A double sits on a float32 rounding midpoint only if its 29 low mantissa bits are exactly
+        # 1 followed by zeros (normal range); float32 subnormals round elsewhere, so they take the
+        # exact path too. Everything else rounds the same from the double as from the text.
+        low_bits = doubles.view(np.uint64) & _LOW_29_BITS
+        suspects = (low_bits == _HALF_ULP_BIT) | (np.abs(doubles) < _F32_SMALLEST_NORMAL)
+        if suspects.any():
+            inexact = np.flatnonzero(suspects & np.isfinite(singles) & (singles.astype(np.float64) != doubles))
+            if len(inexact):
+                near = singles[inexact]
+                toward = np.where(doubles[inexact] > near.astype(np.float64), np.float32(np.inf), np.float32(-np.inf))
+                midpoint = (near.astype(np.float64) + np.nextafter(near, toward).astype(np.float64)) / 2
+                for i in inexact[midpoint == doubles[inexact]].tolist():
+                    singles[i] = x_float(value[i])
         return singles
     return _vector_from_floats(x_array(value, x_float))
