@@ -41,6 +41,7 @@ import numpy as np
 from localnode.errors import IllegalArgumentError
 from localnode.knn import spaces
 from localnode.knn.mapping import DEFAULT_EF_SEARCH, LUCENE, NMSLIB, KnnFieldSpec
+from localnode.knn.memory import back_hnsw_with_huge_pages
 from localnode.store.fsutil import atomic_write_bytes, ensure_dir
 
 __all__ = ["VectorIndex", "MAX_DISTANCE_COMPUTATIONS", "set_faiss_threads", "INDEX_FORMAT"]
@@ -153,6 +154,7 @@ class VectorIndex:
         index = faiss.IndexHNSWFlat(self.dimension, max(2, self.spec.m), self._metric())
         index.hnsw.efConstruction = max(1, self.spec.ef_construction)
         index.add(self._graph_vectors(self.vectors))
+        back_hnsw_with_huge_pages(index)
         return index
 
     def _norms(self) -> np.ndarray:
@@ -391,5 +393,6 @@ class VectorIndex:
                 and all(meta.get(key) == value for key, value in index._graph_key().items()):
             graph = faiss.read_index(str(source / graph_file))
             if graph.ntotal == len(index) and graph.d == index.dimension:
+                back_hnsw_with_huge_pages(graph)
                 index._graph = graph
         return index

@@ -105,13 +105,24 @@ def zero_vector_message(space_type: str) -> str:
 
 
 # -- coercion ------------------------------------------------------------------------------------
+def _is_ready(array: Any, ndim: int) -> bool:
+    """Already a C-contiguous float32 array of ``ndim`` dimensions: nothing to convert (per-request
+    paths call these helpers several times on the same arrays)."""
+    return type(array) is np.ndarray and array.dtype == np.float32 and array.ndim == ndim \
+        and array.flags.c_contiguous
+
+
 def as_query_vector(query: Any) -> np.ndarray:
     """A 1-d, C-contiguous float32 copy-or-view of ``query`` (what faiss kernels and BLAS want)."""
+    if _is_ready(query, 1):
+        return query
     return np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(-1))
 
 
 def as_vector_matrix(vectors: Any, dimension: int | None = None) -> np.ndarray:
     """A 2-d, C-contiguous float32 ``(n, d)`` matrix; an empty input becomes ``(0, d)``."""
+    if _is_ready(vectors, 2):
+        return vectors
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim == 1:
         matrix = matrix.reshape(-1, dimension) if dimension and matrix.size else matrix.reshape(0, dimension or 0)
@@ -205,7 +216,7 @@ def raw_similarity(space_type: str, query: np.ndarray, vectors: np.ndarray,
 # -- translations (float32, elementwise) ---------------------------------------------------------
 def translate_l2(d2: np.ndarray | float) -> np.ndarray:
     """``1 / (1 + d²)`` in float."""
-    return _ONE / (_ONE + np.asarray(d2, dtype=np.float32))
+    return _ONE / (_ONE + (d2 if _is_ready(d2, 1) else np.asarray(d2, dtype=np.float32)))
 
 
 def translate_cosine(cos: np.ndarray | float) -> np.ndarray:

@@ -23,6 +23,7 @@ from localnode.search.query import ParseContext, Query, Searcher, Weight, parse_
 from localnode.search.queries.compound import MatchAllQuery
 from localnode.search.sorting import SortSpec, parse_sort, sort_values
 from localnode.search.source_filter import SourceFilter
+from localnode.search.topk import pruned_top_k
 
 if TYPE_CHECKING:
     from localnode.index.shard import LocalIndex
@@ -204,7 +205,6 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
         k = max([request.from_ + request.size] + [int(spec.get("window_size", 10)) for spec in request.rescore])
         pruned = None
         if by_score and post_filter is None and request.min_score is None:
-            from localnode.search.topk import pruned_top_k
             pruned = pruned_top_k(searcher, weight, k, request.track_total_hits)
         if pruned is not None:
             docs, scores, total = pruned   # already the top k, total a lower bound past the threshold
@@ -264,20 +264,27 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
     ranked = _merge(shard_results, request)
     page = ranked[request.from_:request.from_ + request.size]
     for shard_i, result in enumerate(shard_results):
-        _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
+        if len(shard_results) == 1:
+            _name_matches(result, [doc for _, doc, _, _ in page])
+        else:
+            _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
     # SearchPhaseController.getHits: a sort on _score gives the hit its score from the sort value;
     # otherwise a field-sorted hit has a score only with track_scores
     scored = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
     hits = [_fetch_hit(shard_results[shard_i], doc, score if scored else None, keys, request)
             for shard_i, doc, score, keys in page]
-    for name, extension in FETCH_EXTENSIONS.items():
-        if name in request.body.get("ext", {}) or (name == "*"):
+    ext = request.body.get("ext") or {}
+    extensions = [extension for name, extension in FETCH_EXTENSIONS.items() if name in ext or name == "*"]
+    if extensions and hits:
+        for hit, (_, doc, _, _) in zip(hits, page):
+            hit["__doc"] = doc   # the extensions' handle on the hit's document, removed below
+        for extension in extensions:
             for shard_i, result in enumerate(shard_results):
                 shard_hits = [h for (s, _, _, _), h in zip(page, hits) if s == shard_i]
                 if shard_hits:
                     extension(request, result, shard_hits)
-    for hit in hits:
-        hit.pop("__doc", None)
+        for hit in hits:
+            hit.pop("__doc", None)
     total = sum(r.total for r in shard_results)
     hits_obj: dict[str, Any] = {}
     tth = request.track_total_hits
@@ -343,7 +350,6 @@ def _fetch_hit(result: ShardResult, doc: int, score: float | None, keys: list[An
         hit["_shard"] = f"[{result.index.name}][0]"
         hit["_node"] = "localnode"
         hit["_explanation"] = _explain(result, doc)
-    hit["__doc"] = doc
     return hit
 
 
