@@ -23,8 +23,8 @@ from numba import njit
 from localnode.index.segment import POSTINGS_BLOCK
 
 OP_LEAF, OP_SUM, OP_MAX = 0, 1, 2
-SEED_POSTINGS = 4096     # documents scored by the seeding pass before the main pass
 PLAN_INTERVAL = 64       # documents between re-plans of the essential clauses as theta rises
+_REPLAN_GROWTH = 1.001   # ... and only once theta has grown by more than this factor
 _NO_DOC = 2147483647
 _SAFETY = 1.0 + 1e-6   # bounds are rounded up past the float32 cast of double sums
 
@@ -151,18 +151,14 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
                      leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
                      ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
                      live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
-                     heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int,
-                     prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
-    """Collect one segment into the heap (shared across segments); returns the heap's size.
+                     heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int) -> int:
+    """Collect one segment's top k into the heap (shared across segments); returns the heap's size.
+    Hit counts are not this kernel's business (:func:`count_matches` gives them).
 
-    ``prune=False`` visits every matching document and adds the number of live matches to
-    ``counts[0]`` (an exact hit count) until that count passes ``prune_after`` (the request's
-    ``track_total_hits``), and prunes from then on, as Lucene's collector does once its total-hits
-    threshold is reached; with pruning, skipped documents are not counted.
-
-    Documents are visited in doc id order, so the k-th score starts low; a first pass over only
-    the clause with the best maximum score (usually the rarest term; the others looked up) fills
-    the heap with strong documents, so the main pass can skip most of the frequent clauses.
+    Documents are visited in doc id order, so the k-th score starts low; plans are refreshed as it
+    rises (every PLAN_INTERVAL documents), and frequent clauses become non-essential early. (A
+    separate seeding pass over the best clause used to come first; with block bounds and cheap
+    bound checks it no longer paid for visiting that clause twice.)
     """
     order = np.argsort(leaf_ub, kind="mergesort")          # ascending maximum score
     n_leaves = len(leaf_field)
@@ -183,10 +179,9 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
         # Every clause reads the same field's arrays: walk them in place. Copying a frequent
         # term's postings cost more than scoring the few documents pruning leaves.
         f = leaf_field[0]
-        return _collect(field_docs[f], field_freqs[f], field_norms, field_block_max_freq, field_block_min_norm,
-                        leaf_start, inv_ceiling, leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub,
-                        ops, args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
-                        prune, counts, prune_after)
+        return _pass(field_docs[f], field_freqs[f], field_norms, field_block_max_freq, field_block_min_norm,
+                     leaf_start, inv_ceiling, leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub,
+                     ops, args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order)
     # Clauses over several fields: one flat copy of their postings, so the hot loop indexes plain
     # arrays instead of a tuple by a runtime field number.
     total = 0
@@ -205,32 +200,9 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
         start[j] = at
         at += length
         end[j] = at
-    return _collect(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, leaf_start, inv_ceiling,
-                    leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live, has_deletions,
-                    base, k, heap_scores, heap_docs, heap_size, order, prune, counts, prune_after)
-
-
-@njit(cache=True, nogil=True)
-def _collect(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: ignore[type-arg]
-             field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
-             field_start: np.ndarray, inv_ceiling: np.ndarray,
-             leaf_field: np.ndarray, start: np.ndarray, end: np.ndarray,
-             leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
-             ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
-             live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
-             heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
-             prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
-    """The seeding pass (when pruning from the start), then the main pass."""
-    n_leaves = len(leaf_field)
-    if n_leaves > 1 and prune:
-        heap_size = _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, field_start,
-                          inv_ceiling, leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops,
-                          args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order,
-                          n_leaves - 1, max(SEED_POSTINGS, 64 * k), True, counts, np.int64(-1))
-    return _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, field_start, inv_ceiling,
-                 leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties,
-                 live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order, -1, -1, prune, counts,
-                 prune_after)
+    return _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, leaf_start, inv_ceiling,
+                 leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live, has_deletions,
+                 base, k, heap_scores, heap_docs, heap_size, order)
 
 
 @njit(cache=True, nogil=True)
@@ -241,11 +213,8 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
           leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
           live: np.ndarray, has_deletions: bool, base: np.int64, k: int,
-          heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray,
-          fixed_split: int, limit: int, prune: bool, counts: np.ndarray, prune_after: np.int64) -> int:
-    """One MaxScore pass; ``fixed_split >= 0`` pins the essential clauses to ``order[fixed_split:]``
-    and ``limit >= 0`` stops after that many candidate documents (the seeding pass); a counting
-    pass (``prune=False``) starts pruning once ``counts[0]`` exceeds ``prune_after`` (if >= 0).
+          heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray) -> int:
+    """The MaxScore pass over one segment.
 
     ``leaf_start``/``leaf_end`` index ``docs``; ``field_start`` is where each clause's postings
     start in its field's arrays, which the block bounds (``POSTINGS_BLOCK`` postings each) index.
@@ -256,7 +225,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
     matched = np.zeros(n_leaves, dtype=np.bool_)
     stack_v = np.zeros(len(ops) + 1, dtype=np.float64)
     stack_m = np.zeros(len(ops) + 1, dtype=np.bool_)
-    essential_from = max(fixed_split, 0)   # order[:essential_from] are non-essential
+    essential_from = 0   # order[:essential_from] are non-essential
     theta = float(heap_scores[0]) if heap_size >= k else -np.inf
     split_theta = -np.inf
     next_plan = 0
@@ -265,38 +234,44 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
     needed = -np.inf
     visited = 0
     block_checked = leaf_start.copy()   # per clause: postings before this were checked against their block bound
+    hit_at = np.zeros(n_leaves, dtype=np.int64)   # per clause: the posting of the current document
+    # A flat sum of the clauses (a bool of term clauses, most_fields): bounds are plain sums.
+    pure_sum = len(ops) == n_leaves + 1 and ops[n_leaves] == OP_SUM and args[n_leaves] == n_leaves
+    for j in range(n_leaves):
+        if ops[j] != OP_LEAF or args[j] != j:
+            pure_sum = False
     while True:
-        if not prune and prune_after >= 0 and counts[0] > prune_after:
-            prune = True
-            split_theta = -np.inf        # re-plan the essential clauses now that skipping is allowed
-        # A lone clause bounds a document by its own score even while counting (every document is
-        # still counted; only its scoring is skipped), so ``needed`` applies then too.
         # Re-planning (the essential split, the bisection for ``needed``) costs dozens of tree
         # evaluations; while the heap fills, theta rises on almost every document, so plans are
         # refreshed at most every PLAN_INTERVAL documents. A stale theta is a lower one: it only
         # skips less, never wrongly.
-        if (prune or n_leaves == 1) and heap_size >= k and theta > split_theta \
-                and (split_theta == -np.inf or visited >= next_plan):
+        if heap_size >= k and (split_theta == -np.inf
+                               or (visited >= next_plan and theta > split_theta * _REPLAN_GROWTH)):
             split_theta = theta
             next_plan = visited + PLAN_INTERVAL
-            if prune and fixed_split < 0:  # grow the non-essential prefix while it alone cannot beat theta
-                while essential_from < n_leaves:
-                    for j in range(n_leaves):
-                        values[j] = 0.0
-                        matched[j] = False
-                    for j in range(essential_from + 1):
-                        values[order[j]] = leaf_ub[order[j]]
-                        matched[order[j]] = True
-                    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
-                    if bound * _SAFETY <= theta:
-                        essential_from += 1
-                    else:
-                        break
+            while essential_from < n_leaves:   # grow the non-essential prefix while it alone cannot beat theta
+                for j in range(n_leaves):
+                    values[j] = 0.0
+                    matched[j] = False
+                for j in range(essential_from + 1):
+                    values[order[j]] = leaf_ub[order[j]]
+                    matched[order[j]] = True
+                bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+                if bound * _SAFETY <= theta:
+                    essential_from += 1
+                else:
+                    break
             needed = -np.inf
             if essential_from == n_leaves - 1:
-                needed = _score_needed(order[essential_from], order, essential_from, leaf_ub, ops, args, ties,
-                                       values, matched, stack_v, stack_m, theta)
-        if essential_from >= n_leaves or (limit >= 0 and visited >= limit):
+                if pure_sum:   # the bound is a plain sum: solve it (the safety factor covers rounding)
+                    others = 0.0
+                    for j in range(essential_from):
+                        others += leaf_ub[order[j]]
+                    needed = theta / _SAFETY - others
+                else:
+                    needed = _score_needed(order[essential_from], order, essential_from, leaf_ub, ops, args, ties,
+                                           values, matched, stack_v, stack_m, theta)
+        if essential_from >= n_leaves:
             break
         doc = _NO_DOC
         for j in range(essential_from, n_leaves):
@@ -309,7 +284,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
         if essential_from == n_leaves - 1:  # one essential clause: the fast path
             leaf = order[essential_from]
             p = pos[leaf]
-            if prune and p >= block_checked[leaf]:
+            if p >= block_checked[leaf]:
                 in_field = p - leaf_start[leaf] + field_start[leaf]
                 block = in_field // POSTINGS_BLOCK
                 block_end = p + (block + 1) * POSTINGS_BLOCK - in_field
@@ -327,8 +302,6 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
                 continue
             own = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]], freqs[p])
             if own <= needed:
-                if not prune:
-                    counts[0] += 1       # a live match that cannot compete: counted, not scored
                 continue
             for j in range(n_leaves):
                 values[j] = 0.0
@@ -343,12 +316,32 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
                 leaf = order[j]
                 p = pos[leaf]
                 if p < leaf_end[leaf] and docs[p] == doc:
-                    values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
-                                               freqs[p])
+                    values[leaf] = leaf_ub[leaf]     # at its maximum until scored below
                     matched[leaf] = True
+                    hit_at[leaf] = p
                     pos[leaf] = p + 1
             if has_deletions and not live[doc]:
                 continue
+            if heap_size >= k:
+                # Every clause at its maximum first: a document that cannot beat theta even so
+                # is dropped before any clause is scored.
+                for j in range(essential_from):
+                    values[order[j]] = leaf_ub[order[j]]
+                    matched[order[j]] = True
+                if pure_sum:
+                    bound = 0.0
+                    for j in range(n_leaves):
+                        if matched[j]:
+                            bound += values[j]
+                else:
+                    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+                if bound * _SAFETY <= theta:
+                    continue
+            for j in range(essential_from, n_leaves):
+                leaf = order[j]
+                if matched[leaf]:
+                    values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
+                                               freqs[hit_at[leaf]])
         # Non-essential clauses: looked up best first, each at its maximum until looked up; the
         # document is dropped as soon as its bound cannot beat theta (Lucene's MaxScore order).
         for j in range(essential_from):
@@ -375,7 +368,6 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
         score, hit = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, True)
         if not hit:
             continue
-        counts[0] += 1
         heap_size = _push(heap_scores, heap_docs, heap_size, k, np.float32(score), base + doc)
         if heap_size >= k:
             theta = float(heap_scores[0])
@@ -414,6 +406,34 @@ def _score_needed(leaf: int, order: np.ndarray, essential_from: int, leaf_ub: np
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True, nogil=True)
+def count_matches(field_docs: tuple, leaf_field: np.ndarray, leaf_start: np.ndarray,  # type: ignore[type-arg]
+                  leaf_end: np.ndarray, live: np.ndarray, has_deletions: bool, limit: np.int64,
+                  seen: np.ndarray) -> np.int64:
+    """Live documents in the union of the clauses' postings (the hit count of a disjunction);
+    counting stops once it passes ``limit`` (when >= 0). ``seen`` is an all-False scratch of at
+    least max_doc entries and is all-False again on return. One pass over the postings with a
+    byte mark per document: several times cheaper than visiting the union document at a time."""
+    count = np.int64(0)
+    done = 0
+    for j in range(len(leaf_field)):
+        docs = field_docs[leaf_field[j]]
+        for p in range(leaf_start[j], leaf_end[j]):
+            d = docs[p]
+            if not seen[d]:
+                seen[d] = True
+                if not has_deletions or live[d]:
+                    count += 1
+        done = j + 1
+        if limit >= 0 and count > limit:
+            break
+    for j in range(done):
+        docs = field_docs[leaf_field[j]]
+        for p in range(leaf_start[j], leaf_end[j]):
+            seen[docs[p]] = False
+    return count
 
 
 @njit(cache=True, nogil=True)

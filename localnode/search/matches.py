@@ -46,6 +46,12 @@ class _Scratch(threading.local):
 _SCRATCH = _Scratch()
 
 
+def seen_scratch(size: int) -> np.ndarray:
+    """This thread's all-False bool buffer of at least ``size`` entries; callers reset what they set."""
+    _SCRATCH.ensure(size)
+    return _SCRATCH.seen
+
+
 @dataclass(slots=True)
 class Matches:
     docs: np.ndarray    # int32, sorted, unique

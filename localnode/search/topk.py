@@ -8,10 +8,10 @@ is compiled to a small post-order program and run by the document-at-a-time MaxS
 :mod:`localnode.search.daat`, which gives the same top k and the same float32 scores as scoring
 everything, ties included (a document is skipped only when its bound cannot beat the k-th score).
 
-The total hit count is what pruning gives up, so it is only given up past the request's
-``track_total_hits`` threshold, as Lucene's collector does: the kernel counts every match exactly
-until the count exceeds the threshold and prunes from then on (from the start when one clause's
-live postings alone exceed it), and the response truthfully says ``gte``.
+The total hit count is computed apart from scoring: a disjunction matches the union of its
+clauses' postings, which one cheap pass over them counts (stopping past the request's
+``track_total_hits`` threshold, when the response truthfully says ``gte``, as Lucene's collector
+does). The kernel therefore always prunes, whether or not the request counts its hits.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from localnode.search import daat
+from localnode.search.matches import seen_scratch
 
 if TYPE_CHECKING:
     from localnode.search.query import Searcher, SegmentContext, Weight
@@ -114,7 +115,7 @@ def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: i
                  ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(global docs, float32 scores, hit count) of the k best, or None when the query is not a
     disjunction of BM25 terms. The count is exact while it is at most the ``track_total_hits``
-    threshold; past it, pruning runs and the count is a lower bound above the threshold."""
+    threshold (all of it for ``true``); past the threshold it is a lower bound above it."""
     if k <= 0:
         return None
     contexts = list(searcher.segment_contexts())
@@ -124,19 +125,47 @@ def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: i
         if tree is None:
             return None
         trees.append(tree)
-    count_lower_bound = sum(max((_live_count(ctx, leaf) for leaf in leaves(tree)), default=0)
-                            for ctx, tree in zip(contexts, trees))
-    # Prune from the start when one clause alone passes the count threshold; otherwise count every
-    # match exactly until the count passes it (Lucene's collector does the same), then prune:
-    # the count returned, above the threshold, is reported as a lower bound.
-    prune = track_total_hits is not True and (track_total_hits is False or count_lower_bound > int(track_total_hits))
-    prune_after = np.int64(-1 if track_total_hits is True or prune else int(track_total_hits))
+    total = _hit_count(contexts, trees, track_total_hits)
     heap = _Heap(k)
-    counts = np.zeros(1, dtype=np.int64)
     for ctx, tree in zip(contexts, trees):
-        _collect_segment(ctx, tree, heap, prune, counts, prune_after)
+        _collect_segment(ctx, tree, heap)
     docs, scores = heap.ranked()
-    return docs, scores, count_lower_bound if prune else int(counts[0])
+    return docs, scores, total
+
+
+def _hit_count(contexts: list[SegmentContext], trees: list[ScoreTree], track_total_hits: int | bool) -> int:
+    """What ``hits.total`` needs. A disjunction matches the union of its clauses' postings, so the
+    count is a union count, separate from scoring: the top-k kernel then always prunes, counting
+    or not. When one clause alone passes the threshold no counting is needed at all; otherwise
+    the union is counted only until it passes the threshold (Lucene's collector counts exactly up
+    to it too, then reports ``gte``)."""
+    lower_bound = sum(max((_live_count(ctx, leaf) for leaf in leaves(tree)), default=0)
+                      for ctx, tree in zip(contexts, trees))
+    if track_total_hits is False or (track_total_hits is not True and lower_bound > int(track_total_hits)):
+        return lower_bound
+    limit = -1 if track_total_hits is True else int(track_total_hits)
+    total = 0
+    for ctx, tree in zip(contexts, trees):
+        total += _count_segment(ctx, leaves(tree), -1 if limit < 0 else limit - total)
+        if 0 <= limit < total:
+            break
+    return total
+
+
+def _count_segment(ctx: SegmentContext, found: list[Leaf], limit: int) -> int:
+    nonempty = [leaf for leaf in found if leaf.doc_freq]
+    if len(nonempty) <= 1:
+        return _live_count(ctx, nonempty[0]) if nonempty else 0
+    fields = sorted({leaf.field for leaf in nonempty})
+    field_index = {name: i for i, name in enumerate(fields)}
+    segment = ctx.segment
+    live = ctx.live if ctx.live is not None else np.ones(1, dtype=bool)
+    return int(daat.count_matches(
+        tuple(_readonly(segment.postings[name].docs) for name in fields),
+        np.array([field_index[leaf.field] for leaf in nonempty], dtype=np.int64),
+        np.array([leaf.start for leaf in nonempty], dtype=np.int64),
+        np.array([leaf.end for leaf in nonempty], dtype=np.int64),
+        live, ctx.live is not None, np.int64(limit), seen_scratch(segment.max_doc)))
 
 
 def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
@@ -146,8 +175,7 @@ def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
     return int(np.count_nonzero(ctx.live[docs]))
 
 
-def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: bool, counts: np.ndarray,
-                     prune_after: np.int64) -> None:
+def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
     found: list[Leaf] = []
     ops, args, ties = compile_tree(tree, found)
     found_nonempty = [leaf for leaf in found if leaf.doc_freq]
@@ -181,4 +209,4 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap, prune: b
         np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),
         np.array([leaf.upper_bound for leaf in found], dtype=np.float64),
         ops, args, ties, live, ctx.live is not None, np.int64(ctx.base), heap.k,
-        heap.scores, heap.docs, heap.size, prune, counts, prune_after)
+        heap.scores, heap.docs, heap.size)
