@@ -171,44 +171,17 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
             if leaf_inv[j, n] > best:
                 best = leaf_inv[j, n]
             inv_ceiling[j, n] = best
-    one_field = True
-    for j in range(n_leaves):
-        if leaf_field[j] != leaf_field[0]:
-            one_field = False
-    if one_field:
-        # Every clause reads the same field's arrays: walk them in place. Copying a frequent
-        # term's postings cost more than scoring the few documents pruning leaves.
-        f = leaf_field[0]
-        return _pass(field_docs[f], field_freqs[f], field_norms, field_block_max_freq, field_block_min_norm,
-                     leaf_start, inv_ceiling, leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub,
-                     ops, args, ties, live, has_deletions, base, k, heap_scores, heap_docs, heap_size, order)
-    # Clauses over several fields: one flat copy of their postings, so the hot loop indexes plain
-    # arrays instead of a tuple by a runtime field number.
-    total = 0
-    for j in range(n_leaves):
-        total += leaf_end[j] - leaf_start[j]
-    docs = np.empty(total, dtype=np.int32)
-    freqs = np.empty(total, dtype=np.int32)
-    start = np.empty(n_leaves, dtype=np.int64)
-    end = np.empty(n_leaves, dtype=np.int64)
-    at = 0
-    for j in range(n_leaves):
-        f = leaf_field[j]
-        length = leaf_end[j] - leaf_start[j]
-        docs[at:at + length] = field_docs[f][leaf_start[j]:leaf_end[j]]
-        freqs[at:at + length] = field_freqs[f][leaf_start[j]:leaf_end[j]]
-        start[j] = at
-        at += length
-        end[j] = at
-    return _pass(docs, freqs, field_norms, field_block_max_freq, field_block_min_norm, leaf_start, inv_ceiling,
-                 leaf_field, start, end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live, has_deletions,
-                 base, k, heap_scores, heap_docs, heap_size, order)
+    # The clauses' postings are read in place in their fields' arrays (a copy of a frequent term's
+    # postings cost more than scoring the few documents pruning leaves).
+    return _pass(field_docs, field_freqs, field_norms, field_block_max_freq, field_block_min_norm, inv_ceiling,
+                 leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
+                 has_deletions, base, k, heap_scores, heap_docs, heap_size, order)
 
 
 @njit(cache=True, nogil=True)
-def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: ignore[type-arg]
+def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ignore[type-arg]
           field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
-          field_start: np.ndarray, inv_ceiling: np.ndarray,
+          inv_ceiling: np.ndarray,
           leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
           leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
@@ -216,9 +189,9 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
           heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray) -> int:
     """The MaxScore pass over one segment.
 
-    ``leaf_start``/``leaf_end`` index ``docs``; ``field_start`` is where each clause's postings
-    start in its field's arrays, which the block bounds (``POSTINGS_BLOCK`` postings each) index.
-    With one essential clause, a block whose bound cannot beat the k-th score is skipped whole."""
+    ``leaf_start``/``leaf_end`` index the clause's field arrays (``field_docs[leaf_field[j]]``),
+    which the block bounds (``POSTINGS_BLOCK`` postings each) index too. With one essential
+    clause, a block whose bound cannot beat the k-th score is skipped whole."""
     n_leaves = len(leaf_start)
     pos = leaf_start.copy()
     values = np.zeros(n_leaves, dtype=np.float64)
@@ -276,8 +249,8 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
         doc = _NO_DOC
         for j in range(essential_from, n_leaves):
             leaf = order[j]
-            if pos[leaf] < leaf_end[leaf] and docs[pos[leaf]] < doc:
-                doc = docs[pos[leaf]]
+            if pos[leaf] < leaf_end[leaf] and field_docs[leaf_field[leaf]][pos[leaf]] < doc:
+                doc = field_docs[leaf_field[leaf]][pos[leaf]]
         if doc == _NO_DOC:
             break
         visited += 1
@@ -285,9 +258,8 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
             leaf = order[essential_from]
             p = pos[leaf]
             if p >= block_checked[leaf]:
-                in_field = p - leaf_start[leaf] + field_start[leaf]
-                block = in_field // POSTINGS_BLOCK
-                block_end = p + (block + 1) * POSTINGS_BLOCK - in_field
+                block = p // POSTINGS_BLOCK
+                block_end = (block + 1) * POSTINGS_BLOCK
                 if block_end > leaf_end[leaf]:
                     block_end = leaf_end[leaf]
                 f = leaf_field[leaf]
@@ -300,7 +272,8 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
             pos[leaf] = p + 1
             if has_deletions and not live[doc]:
                 continue
-            own = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]], freqs[p])
+            own = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
+                               field_freqs[leaf_field[leaf]][p])
             if own <= needed:
                 continue
             for j in range(n_leaves):
@@ -315,7 +288,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
             for j in range(essential_from, n_leaves):
                 leaf = order[j]
                 p = pos[leaf]
-                if p < leaf_end[leaf] and docs[p] == doc:
+                if p < leaf_end[leaf] and field_docs[leaf_field[leaf]][p] == doc:
                     values[leaf] = leaf_ub[leaf]     # at its maximum until scored below
                     matched[leaf] = True
                     hit_at[leaf] = p
@@ -341,7 +314,7 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
                 leaf = order[j]
                 if matched[leaf]:
                     values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
-                                               freqs[hit_at[leaf]])
+                                               field_freqs[leaf_field[leaf]][hit_at[leaf]])
         # Non-essential clauses: looked up best first, each at its maximum until looked up; the
         # document is dropped as soon as its bound cannot beat theta (Lucene's MaxScore order).
         for j in range(essential_from):
@@ -355,11 +328,11 @@ def _pass(docs: np.ndarray, freqs: np.ndarray, field_norms: tuple,  # type: igno
                     competitive = False
                     break
             leaf = order[j]
-            p = _advance(docs, pos[leaf], leaf_end[leaf], doc)
+            p = _advance(field_docs[leaf_field[leaf]], pos[leaf], leaf_end[leaf], doc)
             pos[leaf] = p
-            if p < leaf_end[leaf] and docs[p] == doc:
+            if p < leaf_end[leaf] and field_docs[leaf_field[leaf]][p] == doc:
                 values[leaf] = _term_score(leaf_weight[leaf], leaf_inv[leaf, field_norms[leaf_field[leaf]][doc]],
-                                           freqs[p])
+                                           field_freqs[leaf_field[leaf]][p])
             else:
                 values[leaf] = 0.0
                 matched[leaf] = False
