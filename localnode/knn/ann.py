@@ -41,7 +41,7 @@ import numpy as np
 from localnode.errors import IllegalArgumentError
 from localnode.knn import spaces
 from localnode.knn.mapping import DEFAULT_EF_SEARCH, LUCENE, NMSLIB, KnnFieldSpec
-from localnode.knn.memory import back_hnsw_with_huge_pages
+from localnode.knn.memory import back_hnsw_with_huge_pages, locality_order
 from localnode.store.fsutil import atomic_write_bytes, ensure_dir
 
 __all__ = ["VectorIndex", "MAX_DISTANCE_COMPUTATIONS", "set_faiss_threads", "INDEX_FORMAT"]
@@ -54,6 +54,10 @@ _META = "meta.json"
 _DOC_IDS = "doc_ids.npy"
 _VECTORS = "vectors.npy"
 _GRAPH = "hnsw.faiss"
+_GRAPH_ROWS = "graph_rows.npy"
+#: Graphs of at least this many vectors are renumbered for memory locality
+#: (:func:`localnode.knn.memory.locality_order`); smaller ones stay in cache anyway.
+REORDER_MIN_VECTORS = 100_000
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -100,6 +104,10 @@ class VectorIndex:
         self.approximate_threshold = approximate_threshold
         self._sq_norms: np.ndarray | None = None
         self._graph: Any = None
+        # graph node -> row, when the graph was renumbered for locality (None: node == row); the
+        # faiss vector twin backs the filter translation and must live as long as the graph
+        self._graph_rows: np.ndarray | None = None
+        self._graph_rows_vector: Any = None
         self._plain_params: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -128,7 +136,13 @@ class VectorIndex:
             return
         with self._lock:
             if self._graph is None:
-                self._graph = self._make_graph()
+                graph = self._make_graph()
+                if len(self) >= REORDER_MIN_VECTORS:
+                    order = locality_order(graph)
+                    graph.permute_entries(order)
+                    self._set_graph_rows(order)
+                back_hnsw_with_huge_pages(graph)
+                self._graph = graph
 
     def _metric(self) -> int:
         space = self.spec.space_type
@@ -154,8 +168,13 @@ class VectorIndex:
         index = faiss.IndexHNSWFlat(self.dimension, max(2, self.spec.m), self._metric())
         index.hnsw.efConstruction = max(1, self.spec.ef_construction)
         index.add(self._graph_vectors(self.vectors))
-        back_hnsw_with_huge_pages(index)
         return index
+
+    def _set_graph_rows(self, rows: np.ndarray) -> None:
+        self._graph_rows = rows
+        vector = faiss.Int64Vector()
+        faiss.copy_array_to_vector(rows, vector)
+        self._graph_rows_vector = vector
 
     def _norms(self) -> np.ndarray:
         if self._sq_norms is None:
@@ -271,7 +290,7 @@ class VectorIndex:
         self.build()
         graph = self._graph
         ef = max(1, int(ef_search))
-        bits = selector = None
+        bits = bitmap = selector = None
         if row_mask is None:
             # unfiltered parameters are read-only to faiss: one object per ef serves every request
             params = self._plain_params.get(ef)
@@ -283,13 +302,16 @@ class VectorIndex:
             params = faiss.SearchParametersHNSW()
             params.efSearch = ef
             bits = np.packbits(row_mask, bitorder="little")
-            selector = faiss.IDSelectorBitmap(bits.shape[0], faiss.swig_ptr(bits))
+            bitmap = selector = faiss.IDSelectorBitmap(bits.shape[0], faiss.swig_ptr(bits))
+            if self._graph_rows_vector is not None:   # the bitmap is over rows, the walk over nodes
+                selector = faiss.IDSelectorTranslated(self._graph_rows_vector, bitmap)
             params.sel = selector
         query = self._graph_vectors(q.reshape(1, -1))
         _, labels = graph.search(query, min(k, len(self)), params=params)
-        del bits, selector  # kept alive until here: faiss only holds raw pointers
+        del bits, bitmap, selector  # kept alive until here: faiss only holds raw pointers
         found = labels[0]
-        return found[found >= 0]
+        found = found[found >= 0]
+        return found if self._graph_rows is None else self._graph_rows[found]
 
     def search_ann(self, query: Any, k: int, ef_search: int | None = None, allowed: np.ndarray | None = None, *,
                    live: np.ndarray | None = None,
@@ -365,13 +387,19 @@ class VectorIndex:
         ensure_dir(target)
         atomic_write_bytes(target / _DOC_IDS, _npy_bytes(self.doc_ids))
         atomic_write_bytes(target / _VECTORS, _npy_bytes(self.vectors))
-        graph_file = None
+        graph_file = rows_file = None
         if include_graph and self._graph is not None:
             atomic_write_bytes(target / _GRAPH, memoryview(faiss.serialize_index(self._graph)))
             graph_file = _GRAPH
+            if self._graph_rows is not None:
+                atomic_write_bytes(target / _GRAPH_ROWS, _npy_bytes(self._graph_rows))
+                rows_file = _GRAPH_ROWS
         elif (target / _GRAPH).exists():
             os.remove(target / _GRAPH)
-        meta = {"format": INDEX_FORMAT, "count": len(self), "graph": graph_file, **self._graph_key()}
+        if rows_file is None and (target / _GRAPH_ROWS).exists():
+            os.remove(target / _GRAPH_ROWS)
+        meta = {"format": INDEX_FORMAT, "count": len(self), "graph": graph_file, "graph_rows": rows_file,
+                **self._graph_key()}
         atomic_write_bytes(target / _META, json.dumps(meta, sort_keys=True).encode())
 
     @classmethod
@@ -392,7 +420,12 @@ class VectorIndex:
         if graph_file and spec.ann_enabled and (source / graph_file).exists() \
                 and all(meta.get(key) == value for key, value in index._graph_key().items()):
             graph = faiss.read_index(str(source / graph_file))
-            if graph.ntotal == len(index) and graph.d == index.dimension:
+            rows_file = meta.get("graph_rows")
+            rows = np.load(source / rows_file, allow_pickle=False) if rows_file else None
+            if graph.ntotal == len(index) and graph.d == index.dimension \
+                    and (rows is None or rows.shape[0] == len(index)):
+                if rows is not None:
+                    index._set_graph_rows(rows.astype(np.int64))
                 back_hnsw_with_huge_pages(graph)
                 index._graph = graph
         return index

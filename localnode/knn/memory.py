@@ -1,13 +1,17 @@
-"""Back large faiss graphs with transparent huge pages.
+"""Memory layout of large faiss graphs: huge pages and a locality-preserving node order.
 
 An HNSW search at a million 128-d vectors reads a few thousand vectors and neighbour lists spread
-over ~0.6 GB: it is bound by memory latency, and with 4 KB pages nearly every read also misses
-the TLB. Huge pages (2 MB) cut those misses; on the benchmark machine they make a single-query
-search ~1.2x faster at 1M vectors (``BENCHMARKS.md``). faiss allocates its arrays itself, so
-after a build or load the engine asks the kernel to collapse them into huge pages
-(``MADV_COLLAPSE``, Linux 6.1+), or at least to use huge pages for what is faulted in later
-(``MADV_HUGEPAGE``). Where neither is available (other systems, older kernels, THP disabled) this
-does nothing: it changes speed, never results.
+over ~0.6 GB: it is bound by memory latency, not arithmetic. Two layout changes shorten it, and
+neither changes a result (``BENCHMARKS.md`` has the measurements, ~1.2x each at 1M vectors):
+
+* huge pages (2 MB): with 4 KB pages nearly every read also misses the TLB. faiss allocates its
+  arrays itself, so after a build or load the engine asks the kernel to collapse them into huge
+  pages (``MADV_COLLAPSE``, Linux 6.1+), or at least to use them for later faults
+  (``MADV_HUGEPAGE``); elsewhere (other systems, older kernels, THP disabled) nothing happens;
+* node order: faiss numbers nodes in insertion order, so graph neighbours sit anywhere in memory.
+  Renumbering by reverse Cuthill-McKee over the bottom layer puts neighbours close together, so a
+  walk touches fewer distinct pages and cache lines. The graph is the same graph, renumbered;
+  callers map node numbers back to their rows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import ctypes.util
 import logging
 import sys
 from typing import Any
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +83,25 @@ def back_hnsw_with_huge_pages(graph: Any) -> int:
         if advise_huge_pages(address, nbytes):
             collapsed += nbytes
     return collapsed
+
+
+def locality_order(graph: Any) -> np.ndarray:
+    """A renumbering of an ``IndexHNSW*``'s nodes (``order[new] = old``) that keeps bottom-layer
+    neighbours close: reverse Cuthill-McKee over the symmetrised level-0 adjacency."""
+    import faiss  # noqa: PLC0415
+    import scipy.sparse as sparse  # noqa: PLC0415 - scikit-learn's dependency, loaded only for big graphs
+    from scipy.sparse.csgraph import reverse_cuthill_mckee  # noqa: PLC0415
+
+    hnsw = graph.hnsw
+    n = graph.ntotal
+    offsets = faiss.vector_to_array(hnsw.offsets).astype(np.int64)
+    neighbors = faiss.vector_to_array(hnsw.neighbors)
+    width = hnsw.cum_nb_neighbors(1)          # level-0 slots come first in each node's list
+    slots = (offsets[:-1, None] + np.arange(width, dtype=np.int64)[None, :]).ravel()
+    targets = neighbors[slots]
+    sources = np.repeat(np.arange(n, dtype=np.int32), width)
+    present = targets >= 0
+    adjacency = sparse.csr_matrix((np.ones(int(present.sum()), dtype=np.int8),
+                                   (sources[present], targets[present])), shape=(n, n))
+    adjacency = (adjacency + adjacency.T).tocsr()
+    return np.asarray(reverse_cuthill_mckee(adjacency, symmetric_mode=True), dtype=np.int64)

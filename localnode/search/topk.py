@@ -24,8 +24,10 @@ import numpy as np
 from localnode.search import daat
 from localnode.search.matches import seen_scratch
 
+from localnode.search.query import Weight
+
 if TYPE_CHECKING:
-    from localnode.search.query import Searcher, SegmentContext, Weight
+    from localnode.search.query import Searcher, SegmentContext
 
 
 @dataclass(slots=True, eq=False)
@@ -116,7 +118,7 @@ def pruned_top_k(searcher: Searcher, weight: Weight, k: int, track_total_hits: i
     """(global docs, float32 scores, hit count) of the k best, or None when the query is not a
     disjunction of BM25 terms. The count is exact while it is at most the ``track_total_hits``
     threshold (all of it for ``true``); past the threshold it is a lower bound above it."""
-    if k <= 0:
+    if k <= 0 or type(weight).score_tree is Weight.score_tree:   # a weight that never describes its scores
         return None
     contexts = list(searcher.segment_contexts())
     trees = []

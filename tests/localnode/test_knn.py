@@ -396,3 +396,34 @@ def test_approximate_threshold_skips_graph() -> None:
     index = VectorIndex(np.arange(10), np.eye(10, dtype=F), spec_for("l2", dimension=10), approximate_threshold=100)
     docs, _ = index.search_ann(np.eye(10, dtype=F)[3], 1)
     assert docs.tolist() == [3] and not index.built
+
+
+def test_locality_renumbered_graph_answers_like_the_original(corpus: tuple[VectorIndex, np.ndarray],
+                                                             tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renumbering the graph's nodes for memory locality (done for large graphs) is invisible:
+    rows come back (not node numbers) with the recall of an unrenumbered graph, filters apply
+    (translated node -> row), and a save and reload answers identically."""
+    import localnode.knn.ann as ann
+    index, queries = corpus
+    monkeypatch.setattr(ann, "REORDER_MIN_VECTORS", 1)
+    renumbered = VectorIndex(index.doc_ids, index.vectors, index.spec)
+    renumbered.build()
+    assert renumbered._graph_rows is not None
+    assert sorted(renumbered._graph_rows.tolist()) == list(range(len(index)))
+    rng = np.random.default_rng(11)
+    allowed = np.zeros(N * 3, dtype=bool)
+    allowed[index.doc_ids[rng.random(N) < 0.3]] = True
+    renumbered.save(tmp_path / "v")
+    reloaded = VectorIndex.load(tmp_path / "v", index.spec)
+    assert reloaded._graph is not None and np.array_equal(reloaded._graph_rows, renumbered._graph_rows)
+    recalls = []
+    for q in queries[:20]:
+        exact = set(index.search_exact(q, 10)[0].tolist())
+        for candidate in (renumbered, reloaded):
+            docs, scores = candidate.search_ann(q, 10, 100)
+            recalls.append(len(exact & set(docs.tolist())) / 10)
+            assert np.all(np.diff(scores) <= 0)
+            filtered = candidate.search_ann(q, 10, 100, allowed, filtered_exact_threshold=0)
+            assert len(filtered[0]) == 10 and allowed[filtered[0]].all()
+        np.testing.assert_array_equal(renumbered.search_ann(q, 10, 100)[0], reloaded.search_ann(q, 10, 100)[0])
+    assert np.mean(recalls) >= 0.95
