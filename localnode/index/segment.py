@@ -32,7 +32,7 @@ def decode_features(freqs: np.ndarray) -> np.ndarray:
     return (freqs.astype(np.int32) << 15).view(np.float32)
 
 
-POSTINGS_BLOCK = 128   # postings per block of the block-max score bounds
+POSTINGS_BLOCK = 128   # postings per block of the block-max score bounds (see FieldPostings.impacts)
 
 
 @dataclass(slots=True)
@@ -47,8 +47,7 @@ class FieldPostings:
     sum_total_term_freq: int
     sum_doc_freq: int
     _terms: dict[str, int] | None = None
-    _impacts: dict[tuple[str, bytes], np.float32] | None = None
-    _blocks: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
+    _impacts: dict[tuple[str, bytes], tuple[np.float32, np.ndarray]] | None = None
 
     @property
     def terms(self) -> dict[str, int]:
@@ -70,11 +69,13 @@ class FieldPostings:
             return None
         return int(self.offsets[ordinal]), int(self.offsets[ordinal + 1])
 
-    def best_tf_norm(self, term: str, norms: np.ndarray, inv_norms: np.ndarray) -> np.float32:
-        """The largest float32 ``freq * inv_norm`` of the term's postings: BM25 increases with it,
-        so it gives the term's exact maximum score for any weight (what Lucene's impacts give
-        its MaxScore scorer). Cached per term and norms table (the field's avgdl)."""
-        from localnode.search.daat import max_tf_inv
+    def impacts(self, term: str, norms: np.ndarray, inv_norms: np.ndarray) -> tuple[np.float32, np.ndarray]:
+        """The largest float32 ``freq * inv_norm`` of the term's postings, overall and per block of
+        :data:`POSTINGS_BLOCK` postings (from the term's first posting). BM25 increases with it,
+        so these give the term's exact maximum score, and each block's, for any weight: what
+        Lucene's impacts give its MaxScore scorer, letting top-k search skip whole blocks.
+        Cached per term and norms table (the field's avgdl)."""
+        from localnode.search.daat import block_max_tf_inv
         key = (term, inv_norms.tobytes())
         if self._impacts is None:
             self._impacts = {}
@@ -82,33 +83,15 @@ class FieldPostings:
         if cached is None:
             found = self.term_range(term)
             if found is None:
-                return np.float32(0.0)
+                return np.float32(0.0), np.zeros(0, dtype=np.float32)
             start, end = found
-            cached = max_tf_inv(self.docs[start:end], self.freqs[start:end], norms, inv_norms.astype(np.float32))
+            blocks = block_max_tf_inv(self.docs[start:end], self.freqs[start:end], norms,
+                                      inv_norms.astype(np.float32), POSTINGS_BLOCK)
+            cached = (np.float32(blocks.max()) if len(blocks) else np.float32(0.0), blocks)
             if len(self._impacts) > 65536:
                 self._impacts.clear()
             self._impacts[key] = cached
         return cached
-
-    def block_bounds(self, norms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Per block of :data:`POSTINGS_BLOCK` consecutive postings of ``docs``: the largest term
-        frequency and the smallest norm byte (the shortest document). Together they bound every
-        BM25 score in the block for any collection statistics, which lets top-k search skip whole
-        blocks (Lucene's block-max impacts, in a coarser form). Blocks may straddle two terms: the
-        bound then covers both, which is still a bound. ``norms`` None = a field without norms.
-        Segments are immutable, so this is computed once per segment and norms column."""
-        cached = self._blocks
-        if cached is not None and cached[0] is norms:
-            return cached[1], cached[2]
-        starts = np.arange(0, len(self.docs), POSTINGS_BLOCK)
-        if len(starts) == 0:
-            max_freq, min_norm = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8)
-        else:
-            max_freq = np.maximum.reduceat(self.freqs, starts).astype(np.int32)
-            min_norm = (np.minimum.reduceat(norms[self.docs], starts).astype(np.uint8) if norms is not None
-                        else np.ones(len(starts), dtype=np.uint8))
-        self._blocks = (norms, max_freq, min_norm)
-        return max_freq, min_norm
 
     def doc_freq(self, term: str) -> int:
         ordinal = self.terms.get(term)

@@ -37,6 +37,12 @@ def _term_score(weight: np.float32, inv: np.float32, freq: np.int32) -> np.float
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _score_of(weight: np.float32, x: np.float32) -> np.float32:
+    """BM25 of a posting whose float32 ``freq * inv_norm`` is ``x`` (the operations of _term_score)."""
+    return np.float32(weight - np.float32(weight / np.float32(np.float32(1.0) + x)))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _evaluate(ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.ndarray, matched: np.ndarray,
               stack_v: np.ndarray, stack_m: np.ndarray, exact: bool) -> tuple[float, bool]:
     """Run the program on per-clause ``values``; ``exact`` casts like the engine, else bounds."""
@@ -146,7 +152,7 @@ def _advance(docs: np.ndarray, pos: int, end: int, target: int) -> int:
 
 @njit(cache=True, nogil=True)
 def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ignore[type-arg]
-                     field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
+                     block_x: np.ndarray, leaf_block_start: np.ndarray,
                      leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
                      leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
                      ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
@@ -155,6 +161,9 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
     """Collect one segment's top k into the heap (shared across segments); returns the heap's size.
     Hit counts are not this kernel's business (:func:`count_matches` gives them).
 
+    ``block_x[leaf_block_start[j] + b]`` is clause j's largest ``freq * inv_norm`` over its postings
+    ``[b * POSTINGS_BLOCK, (b + 1) * POSTINGS_BLOCK)`` (``FieldPostings.impacts``): block j's best score.
+
     Documents are visited in doc id order, so the k-th score starts low; plans are refreshed as it
     rises (every PLAN_INTERVAL documents), and frequent clauses become non-essential early. (A
     separate seeding pass over the best clause used to come first; with block bounds and cheap
@@ -162,26 +171,16 @@ def maxscore_segment(field_docs: tuple, field_freqs: tuple, field_norms: tuple, 
     """
     order = np.argsort(leaf_ub, kind="mergesort")          # ascending maximum score
     n_leaves = len(leaf_field)
-    # inv_ceiling[j, n]: the largest inverse norm of clause j over norm bytes >= n, so a block's
-    # (largest freq, smallest norm byte) bounds every score in it whatever the norm encoding.
-    inv_ceiling = np.empty_like(leaf_inv)
-    for j in range(n_leaves):
-        best = np.float32(0.0)
-        for n in range(leaf_inv.shape[1] - 1, -1, -1):
-            if leaf_inv[j, n] > best:
-                best = leaf_inv[j, n]
-            inv_ceiling[j, n] = best
     # The clauses' postings are read in place in their fields' arrays (a copy of a frequent term's
     # postings cost more than scoring the few documents pruning leaves).
-    return _pass(field_docs, field_freqs, field_norms, field_block_max_freq, field_block_min_norm, inv_ceiling,
+    return _pass(field_docs, field_freqs, field_norms, block_x, leaf_block_start,
                  leaf_field, leaf_start, leaf_end, leaf_weight, leaf_inv, leaf_ub, ops, args, ties, live,
                  has_deletions, base, k, heap_scores, heap_docs, heap_size, order)
 
 
 @njit(cache=True, nogil=True)
 def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ignore[type-arg]
-          field_block_max_freq: tuple, field_block_min_norm: tuple,  # type: ignore[type-arg]
-          inv_ceiling: np.ndarray,
+          block_x: np.ndarray, leaf_block_start: np.ndarray,
           leaf_field: np.ndarray, leaf_start: np.ndarray, leaf_end: np.ndarray,
           leaf_weight: np.ndarray, leaf_inv: np.ndarray, leaf_ub: np.ndarray,
           ops: np.ndarray, args: np.ndarray, ties: np.ndarray,
@@ -189,9 +188,10 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
           heap_scores: np.ndarray, heap_docs: np.ndarray, heap_size: int, order: np.ndarray) -> int:
     """The MaxScore pass over one segment.
 
-    ``leaf_start``/``leaf_end`` index the clause's field arrays (``field_docs[leaf_field[j]]``),
-    which the block bounds (``POSTINGS_BLOCK`` postings each) index too. With one essential
-    clause, a block whose bound cannot beat the k-th score is skipped whole."""
+    ``leaf_start``/``leaf_end`` index the clause's field arrays (``field_docs[leaf_field[j]]``);
+    blocks are counted from each clause's first posting. With one essential clause, a block whose
+    bound cannot beat the k-th score is skipped whole; with several, a window up to the end of
+    their current blocks is, when the blocks' bounds together cannot beat it."""
     n_leaves = len(leaf_start)
     pos = leaf_start.copy()
     values = np.zeros(n_leaves, dtype=np.float64)
@@ -208,6 +208,7 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
     visited = 0
     block_checked = leaf_start.copy()   # per clause: postings before this were checked against their block bound
     hit_at = np.zeros(n_leaves, dtype=np.int64)   # per clause: the posting of the current document
+    window_end = 0    # documents before this are inside the current block-bound window
     # A flat sum of the clauses (a bool of term clauses, most_fields): bounds are plain sums.
     pure_sum = len(ops) == n_leaves + 1 and ops[n_leaves] == OP_SUM and args[n_leaves] == n_leaves
     for j in range(n_leaves):
@@ -254,17 +255,50 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
         if doc == _NO_DOC:
             break
         visited += 1
+        if heap_size >= k and essential_from < n_leaves - 1 and doc >= window_end:
+            # Several essential clauses: bound the window up to the first end of their current
+            # blocks by the blocks' bounds (the non-essential clauses at their maximum); when even
+            # that cannot beat theta, every essential clause jumps past the window at once.
+            window_end = _NO_DOC
+            for j in range(essential_from, n_leaves):
+                leaf = order[j]
+                if pos[leaf] < leaf_end[leaf]:
+                    block = (pos[leaf] - leaf_start[leaf]) // POSTINGS_BLOCK
+                    last = min(leaf_start[leaf] + (block + 1) * POSTINGS_BLOCK, leaf_end[leaf]) - 1
+                    window_end = min(window_end, field_docs[leaf_field[leaf]][last] + 1)
+            for j in range(n_leaves):
+                values[j] = 0.0
+                matched[j] = False
+            for j in range(essential_from):
+                values[order[j]] = leaf_ub[order[j]]
+                matched[order[j]] = True
+            for j in range(essential_from, n_leaves):
+                leaf = order[j]
+                if pos[leaf] < leaf_end[leaf] and field_docs[leaf_field[leaf]][pos[leaf]] < window_end:
+                    block = leaf_block_start[leaf] + (pos[leaf] - leaf_start[leaf]) // POSTINGS_BLOCK
+                    values[leaf] = _score_of(leaf_weight[leaf], block_x[block])
+                    matched[leaf] = True
+            if pure_sum:
+                bound = 0.0
+                for j in range(n_leaves):
+                    if matched[j]:
+                        bound += values[j]
+            else:
+                bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+            if bound * _SAFETY <= theta:
+                for j in range(essential_from, n_leaves):
+                    leaf = order[j]
+                    pos[leaf] = _advance(field_docs[leaf_field[leaf]], pos[leaf], leaf_end[leaf], window_end)
+                continue
         if essential_from == n_leaves - 1:  # one essential clause: the fast path
             leaf = order[essential_from]
             p = pos[leaf]
             if p >= block_checked[leaf]:
-                block = p // POSTINGS_BLOCK
-                block_end = (block + 1) * POSTINGS_BLOCK
+                block = (p - leaf_start[leaf]) // POSTINGS_BLOCK
+                block_end = leaf_start[leaf] + (block + 1) * POSTINGS_BLOCK
                 if block_end > leaf_end[leaf]:
                     block_end = leaf_end[leaf]
-                f = leaf_field[leaf]
-                bound = _term_score(leaf_weight[leaf], inv_ceiling[leaf, field_block_min_norm[f][block]],
-                                    field_block_max_freq[f][block])
+                bound = _score_of(leaf_weight[leaf], block_x[leaf_block_start[leaf] + block])
                 if bound <= needed:      # no posting of the block can compete: skip it whole
                     pos[leaf] = block_end
                     continue
@@ -410,12 +444,14 @@ def count_matches(field_docs: tuple, leaf_field: np.ndarray, leaf_start: np.ndar
 
 
 @njit(cache=True, nogil=True)
-def max_tf_inv(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, inv: np.ndarray) -> np.float32:
-    """The largest float32 ``freq * inv_norm`` over a postings list: the term's best posting for
-    every weight (BM25's score increases with it)."""
-    best = np.float32(0.0)
+def block_max_tf_inv(docs: np.ndarray, freqs: np.ndarray, norms: np.ndarray, inv: np.ndarray,
+                     block: int) -> np.ndarray:
+    """Per block of ``block`` postings, the largest float32 ``freq * inv_norm``: the term's best
+    posting in the block for every weight (BM25's score increases with it)."""
+    n_blocks = (len(docs) + block - 1) // block
+    out = np.zeros(n_blocks, dtype=np.float32)
     for i in range(len(docs)):
         x = np.float32(np.float32(freqs[i]) * inv[norms[docs[i]]])
-        if x > best:
-            best = x
-    return best
+        if x > out[i // block]:
+            out[i // block] = x
+    return out

@@ -40,6 +40,7 @@ class Leaf:
     weight: np.float32        # boost * 2.2 * idf
     inv_norms: np.ndarray     # float32[256]
     upper_bound: float        # exact maximum score of the clause in the segment
+    block_x: np.ndarray       # float32, per POSTINGS_BLOCK postings: the largest freq * inv_norm
 
     @property
     def doc_freq(self) -> int:
@@ -188,22 +189,21 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
     segment = ctx.segment
     ones = None
     norms = []
-    block_max_freq = []
-    block_min_norm = []
     for name in fields:
         column = segment.norms.get(name)
-        max_freq, min_norm = segment.postings[name].block_bounds(column)
-        block_max_freq.append(_readonly(max_freq))
-        block_min_norm.append(_readonly(min_norm))
         if column is None:
             ones = ones if ones is not None else np.ones(segment.max_doc, dtype=np.uint8)
             column = ones
         norms.append(_readonly(column))
     live = ctx.live if ctx.live is not None else np.ones(1, dtype=bool)
+    block_counts = np.array([len(leaf.block_x) for leaf in found], dtype=np.int64)
+    block_start = np.zeros(len(found), dtype=np.int64)
+    np.cumsum(block_counts[:-1], out=block_start[1:])
+    block_x = np.concatenate([leaf.block_x for leaf in found]).astype(np.float32, copy=False)
     heap.size = daat.maxscore_segment(
         tuple(_readonly(segment.postings[name].docs) for name in fields),
         tuple(_readonly(segment.postings[name].freqs) for name in fields),
-        tuple(norms), tuple(block_max_freq), tuple(block_min_norm),
+        tuple(norms), block_x, block_start,
         np.array([field_index[leaf.field] for leaf in found], dtype=np.int64),
         np.array([leaf.start for leaf in found], dtype=np.int64),
         np.array([leaf.end for leaf in found], dtype=np.int64),

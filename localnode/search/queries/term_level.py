@@ -76,14 +76,15 @@ class TermScorerWeight(Weight):
         fp = ctx.segment.postings.get(self.field)
         found = None if fp is None or self.bm25 is None else fp.term_range(self.term)
         if found is None or fp is None or self.bm25 is None:
-            return Leaf(self.field, 0, 0, np.float32(0.0), np.zeros(256, dtype=np.float32), 0.0)
+            return Leaf(self.field, 0, 0, np.float32(0.0), np.zeros(256, dtype=np.float32), 0.0,
+                        np.zeros(0, dtype=np.float32))
         norms = ctx.segment.norms.get(self.field)
         if norms is None:
             norms = np.ones(ctx.segment.max_doc, dtype=np.uint8)
-        best = fp.best_tf_norm(self.term, norms, self.bm25.inv_norms)
+        best, blocks = fp.impacts(self.term, norms, self.bm25.inv_norms)
         weight = self.bm25.weight
         upper = np.float32(weight - np.float32(weight / np.float32(np.float32(1.0) + best)))
-        return Leaf(self.field, found[0], found[1], weight, self.bm25.inv_norms, float(upper))
+        return Leaf(self.field, found[0], found[1], weight, self.bm25.inv_norms, float(upper), blocks)
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         fp = ctx.segment.postings.get(self.field)
