@@ -43,6 +43,20 @@ def _score_of(weight: np.float32, x: np.float32) -> np.float32:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _bound(pure_sum: bool, ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.ndarray,
+           matched: np.ndarray, stack_v: np.ndarray, stack_m: np.ndarray) -> float:
+    """The tree's value on ``values`` as a bound (no float32 casts); a flat sum is summed directly."""
+    if pure_sum:
+        total = 0.0
+        for i in range(len(values)):
+            if matched[i]:
+                total += values[i]
+        return total
+    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
+    return bound
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _evaluate(ops: np.ndarray, args: np.ndarray, ties: np.ndarray, values: np.ndarray, matched: np.ndarray,
               stack_v: np.ndarray, stack_m: np.ndarray, exact: bool) -> tuple[float, bool]:
     """Run the program on per-clause ``values``; ``exact`` casts like the engine, else bounds."""
@@ -278,14 +292,7 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
                     block = leaf_block_start[leaf] + (pos[leaf] - leaf_start[leaf]) // POSTINGS_BLOCK
                     values[leaf] = _score_of(leaf_weight[leaf], block_x[block])
                     matched[leaf] = True
-            if pure_sum:
-                bound = 0.0
-                for j in range(n_leaves):
-                    if matched[j]:
-                        bound += values[j]
-            else:
-                bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
-            if bound * _SAFETY <= theta:
+            if _bound(pure_sum, ops, args, ties, values, matched, stack_v, stack_m) * _SAFETY <= theta:
                 for j in range(essential_from, n_leaves):
                     leaf = order[j]
                     pos[leaf] = _advance(field_docs[leaf_field[leaf]], pos[leaf], leaf_end[leaf], window_end)
@@ -335,14 +342,7 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
                 for j in range(essential_from):
                     values[order[j]] = leaf_ub[order[j]]
                     matched[order[j]] = True
-                if pure_sum:
-                    bound = 0.0
-                    for j in range(n_leaves):
-                        if matched[j]:
-                            bound += values[j]
-                else:
-                    bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
-                if bound * _SAFETY <= theta:
+                if _bound(pure_sum, ops, args, ties, values, matched, stack_v, stack_m) * _SAFETY <= theta:
                     continue
             for j in range(essential_from, n_leaves):
                 leaf = order[j]
@@ -356,11 +356,10 @@ def _pass(field_docs: tuple, field_freqs: tuple, field_norms: tuple,  # type: ig
             matched[order[j]] = True
         competitive = True
         for j in range(essential_from - 1, -1, -1):
-            if heap_size >= k:
-                bound, _ = _evaluate(ops, args, ties, values, matched, stack_v, stack_m, False)
-                if bound * _SAFETY <= theta:
-                    competitive = False
-                    break
+            if heap_size >= k and _bound(pure_sum, ops, args, ties, values, matched, stack_v, stack_m) \
+                    * _SAFETY <= theta:
+                competitive = False
+                break
             leaf = order[j]
             p = _advance(field_docs[leaf_field[leaf]], pos[leaf], leaf_end[leaf], doc)
             pos[leaf] = p
