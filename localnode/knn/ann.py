@@ -306,8 +306,13 @@ class VectorIndex:
             if self._graph_rows_vector is not None:   # the bitmap is over rows, the walk over nodes
                 selector = faiss.IDSelectorTranslated(self._graph_rows_vector, bitmap)
             params.sel = selector
-        query = self._graph_vectors(q.reshape(1, -1))
-        _, labels = graph.search(query, min(k, len(self)), params=params)
+        query = np.ascontiguousarray(self._graph_vectors(q.reshape(1, -1)), dtype=np.float32)
+        count = min(k, len(self))
+        distances = np.empty((1, count), dtype=np.float32)
+        labels = np.empty((1, count), dtype=np.int64)
+        # faiss' low-level entry point: the Python wrapper's checks and allocations cost more than
+        # a small graph's search, and the arrays here are already what it would make them
+        graph.search_c(1, faiss.swig_ptr(query), count, faiss.swig_ptr(distances), faiss.swig_ptr(labels), params)
         del bits, bitmap, selector  # kept alive until here: faiss only holds raw pointers
         found = labels[0]
         found = found[found >= 0]

@@ -165,6 +165,8 @@ def collect_matches(searcher: Searcher, weight: Weight) -> tuple[np.ndarray, np.
             score_parts.append(found.scores)
     if not doc_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    if len(doc_parts) == 1:
+        return doc_parts[0], score_parts[0]
     return np.concatenate(doc_parts), np.concatenate(score_parts)
 
 

@@ -351,10 +351,14 @@ _INTERNAL_FIELDS: dict[str, Field] = {
 }
 
 
-def _internal_parser(ctx: ParseContext) -> ObjectParser:
-    """The field-level ObjectParser; ``filter`` is an inner query parsed against this index's mapping."""
-    return ObjectParser("knn", {**_INTERNAL_FIELDS,
-                                "filter": Field(OBJECT, _setter("filter", lambda v: parse_query(v, ctx)))})
+def _parse_filter(state: dict[str, Any], value: Any) -> None:
+    state["filter"] = parse_query(value, state[_CONTEXT])
+
+
+_CONTEXT = "\0context"   # the parse context rides in the state (no JSON key can be this)
+# The field-level ObjectParser, built once; ``filter`` is an inner query parsed against the index
+# mapping found in the state.
+_INTERNAL_PARSER = ObjectParser("knn", {**_INTERNAL_FIELDS, "filter": Field(OBJECT, _parse_filter)})
 
 
 def _objects_to_floats(values: Any) -> np.ndarray:
@@ -404,7 +408,8 @@ def parse_knn(body: Any, ctx: ParseContext) -> Query:
             raise ParsingError(f"[knn] query doesn't support multiple fields, found [{field_name}] and [{key}]")
         field_name = key
         if isinstance(value, dict):
-            state = _internal_parser(ctx).parse(value, {})
+            state = _INTERNAL_PARSER.parse(value, {_CONTEXT: ctx})
+            del state[_CONTEXT]
         else:
             short_vector = value
     if state is None:
