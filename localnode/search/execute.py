@@ -207,7 +207,7 @@ def query_phase(index: "LocalIndex", request: SearchRequest,
         k = max([request.from_ + request.size] + [int(spec.get("window_size", 10)) for spec in request.rescore])
         pruned = None
         if by_score and post_filter is None and request.min_score is None:
-            pruned = pruned_top_k(searcher, weight, k, request.track_total_hits)
+            pruned = weight.top_docs(k) or pruned_top_k(searcher, weight, k, request.track_total_hits)
         if pruned is not None:
             docs, scores, total = pruned   # already the top k, total a lower bound past the threshold
         else:

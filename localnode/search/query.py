@@ -85,6 +85,11 @@ class Weight(ABC):
         """
         return self.matches(ctx).restrict(docs)
 
+    def top_docs(self, k: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """(global docs, float32 scores, hit count) of the best ``k``, ranked, when this weight can
+        give them more cheaply than collecting every match; None otherwise (the default)."""
+        return None
+
     def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
         """How this weight's scores bound and combine in the segment, for top-k pruning
         (:mod:`localnode.search.topk`); None when it cannot say (the exhaustive path then runs)."""

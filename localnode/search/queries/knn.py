@@ -136,9 +136,9 @@ def segment_vector_index(column: Any, spec: KnnFieldSpec, approximate_threshold:
 class KnnQuery(Query):
     def __init__(self, request: KnnRequest) -> None:
         self.request = request
-        # searcher -> the unboosted reader-wide result: a request evaluates the same knn query more
+        # searcher -> the per-segment ranked result: a request evaluates the same knn query more
         # than once (query phase, then matched_queries / rescore windows); the graph search runs once
-        self._searched: tuple[Searcher, dict[str, Matches]] | None = None
+        self._searched: tuple[Searcher, list[tuple[SegmentContext, np.ndarray, np.ndarray]]] | None = None
 
     def children(self) -> list[Query]:
         return [self.request.filter] if self.request.filter is not None else []
@@ -229,13 +229,43 @@ class KnnWeight(Weight):
         return self._results.get(ctx.segment.name, Matches.empty())
 
     def _unboosted(self) -> dict[str, Matches]:
+        results: dict[str, Matches] = {}
+        for ctx, docs, scores in self._ranked():
+            if len(docs):
+                order = np.argsort(docs, kind="stable")
+                results[ctx.segment.name] = Matches(docs[order].astype(np.int32), scores[order].astype(np.float32))
+        return results
+
+    def _ranked(self) -> list[tuple[SegmentContext, np.ndarray, np.ndarray]]:
+        """Per segment, the matching docs best first (after the shard-level cut); the graph search
+        runs once per request, however many weights of the query ask."""
         cached = self.query._searched if self.query is not None else None
         if cached is not None and cached[0] is self.searcher:
             return cached[1]
-        found = self._search_all()
+        found = [(ctx, *self._search_segment(ctx)) for ctx in self.searcher.segment_contexts()]
+        shard_k = self.plan.shard_k
+        if shard_k is not None:
+            found = _top_across_segments(found, shard_k)
         if self.query is not None:
             self.query._searched = (self.searcher, found)
         return found
+
+    def top_docs(self, k: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The request's top ``k`` straight from the per-segment ranked results, without building
+        doc-sorted match sets only to sort them back by score (a plain top-level knn query)."""
+        if self.boost != np.float32(1.0):
+            return None   # a float32 product can tie scores that were distinct: the generic path orders those
+        found = [(ctx, docs, scores) for ctx, docs, scores in self._ranked() if len(docs)]
+        total = sum(len(docs) for _, docs, _ in found)
+        if len(found) == 1:
+            ctx, docs, scores = found[0]
+            return (docs[:k].astype(np.int64) + ctx.base, scores[:k].astype(np.float32, copy=False), total)
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0
+        docs = np.concatenate([d.astype(np.int64) + ctx.base for ctx, d, _ in found])
+        scores = np.concatenate([sc for _, _, sc in found]).astype(np.float32, copy=False)
+        keep = np.lexsort((docs, -scores.astype(np.float64)))[:k]
+        return docs[keep], scores[keep], total
 
     def _boosted(self, found: dict[str, Matches]) -> dict[str, Matches]:
         if self.boost == np.float32(1.0):
@@ -265,18 +295,6 @@ class KnnWeight(Weight):
             allowed = ctx.live  # Lucene passes liveDocs as the accept bits of the graph search
         return index.search_ann(plan.query, plan.segment_k, plan.ef_search, allowed, live=ctx.live,
                                 filtered_exact_threshold=plan.filtered_exact_threshold)
-
-    def _search_all(self) -> dict[str, Matches]:
-        found = [(ctx, *self._search_segment(ctx)) for ctx in self.searcher.segment_contexts()]
-        shard_k = self.plan.shard_k
-        if shard_k is not None:
-            found = _top_across_segments(found, shard_k)
-        results: dict[str, Matches] = {}
-        for ctx, docs, scores in found:
-            if len(docs):
-                order = np.argsort(docs, kind="stable")
-                results[ctx.segment.name] = Matches(docs[order].astype(np.int32), scores[order].astype(np.float32))
-        return results
 
 
 def _top_across_segments(found: list[tuple[SegmentContext, np.ndarray, np.ndarray]],
