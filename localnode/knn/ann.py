@@ -10,8 +10,10 @@ Fidelity notes:
   graph is built with the mapping's ``m``/``ef_construction`` but it is not the cluster's graph
   (Lucene builds its own HNSW; faiss inserts in parallel, so graphs differ run to run), so *which*
   documents an approximate search returns can differ from a real cluster when recall < 100%. The
-  *score* of any returned document is always recomputed exactly in float32 from the stored vector
-  with the 2.19 translation (:mod:`localnode.knn.spaces`), so exact and ANN agree on every score.
+  *score* of any returned document is always the exact float32 one with the 2.19 translation
+  (:mod:`localnode.knn.spaces`), recomputed from the stored vector (or, for l2, taken from faiss'
+  distances once they are verified bit-identical to that recomputation), so exact and ANN agree
+  on every score.
 * Efficient filtering follows ``KNNWeight`` (faiss, 2.19): the filter is applied *before* the top-k
   (faiss ``IDSelectorBitmap`` inside the graph walk). The search goes exact when the filter matches
   ``<= k`` documents, when ``index.knn.advanced.filtered_exact_search_threshold`` is set and ``>=``
@@ -58,6 +60,10 @@ _GRAPH_ROWS = "graph_rows.npy"
 #: Graphs of at least this many vectors are renumbered for memory locality
 #: (:func:`localnode.knn.memory.locality_order`); smaller ones stay in cache anyway.
 REORDER_MIN_VECTORS = 100_000
+
+#: Searches whose faiss distances must equal the exact recomputation, bit for bit, before they are
+#: used as scores (see VectorIndex._graph_scores).
+_DISTANCE_CHECKS = 8
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -109,6 +115,8 @@ class VectorIndex:
         self._graph_rows: np.ndarray | None = None
         self._graph_rows_vector: Any = None
         self._plain_params: dict[int, Any] = {}
+        # None: unchecked; n > 0: n more searches to compare; True/False: the verdict
+        self._trust_distances: bool | int | None = None
         self._lock = threading.Lock()
 
     # -- shape and state ---------------------------------------------------------------------
@@ -314,9 +322,27 @@ class VectorIndex:
         # a small graph's search, and the arrays here are already what it would make them
         graph.search_c(1, faiss.swig_ptr(query), count, faiss.swig_ptr(distances), faiss.swig_ptr(labels), params)
         del bits, bitmap, selector  # kept alive until here: faiss only holds raw pointers
-        found = labels[0]
-        found = found[found >= 0]
-        return found if self._graph_rows is None else self._graph_rows[found]
+        keep = labels[0] >= 0
+        found, distances = labels[0][keep], distances[0][keep]
+        rows = found if self._graph_rows is None else self._graph_rows[found]
+        return rows, distances
+
+    def _graph_scores(self, q: np.ndarray, rows: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """Exact float32 scores of the graph's hits. For l2, faiss' own distances are the exact
+        ones whenever its search computes them with the kernel the exact path uses (it does for
+        most dimensions, not for a few small ones with special kernels); the first searches check
+        that bit for bit, and from then on the distances are translated instead of recomputed."""
+        if self._trust_distances is True:
+            return spaces.translate_l2(distances)
+        scores = self._row_scores(q, rows)
+        if self._trust_distances is None or self._trust_distances > 0:
+            if self.spec.space_type == spaces.L2 and np.array_equal(
+                    spaces.translate_l2(distances).view(np.uint32), scores.view(np.uint32)):
+                remaining = (_DISTANCE_CHECKS if self._trust_distances is None else self._trust_distances) - 1
+                self._trust_distances = True if remaining <= 0 else remaining
+            else:
+                self._trust_distances = False
+        return scores
 
     def search_ann(self, query: Any, k: int, ef_search: int | None = None, allowed: np.ndarray | None = None, *,
                    live: np.ndarray | None = None,
@@ -338,8 +364,8 @@ class VectorIndex:
         if allowed is None:
             if not self.wants_graph:
                 return self._post_filter_live(self._exact_rows(q, k, None), live)
-            rows = self._graph_search(q, k, ef, None)
-            return self._post_filter_live(self._top_k(rows, self._row_scores(q, rows), k), live)
+            rows, distances = self._graph_search(q, k, ef, None)
+            return self._post_filter_live(self._top_k(rows, self._graph_scores(q, rows, distances), k), live)
         docs_mask = self._combine(allowed, live)
         assert docs_mask is not None
         cardinality = int(np.count_nonzero(docs_mask))
@@ -349,10 +375,10 @@ class VectorIndex:
         assert row_mask is not None
         if not self.wants_graph or self._prefer_exact(cardinality, k, filtered_exact_threshold):
             return self._exact_rows(q, k, row_mask)
-        rows = self._graph_search(q, k, ef, None if row_mask.all() else row_mask)
+        rows, distances = self._graph_search(q, k, ef, None if row_mask.all() else row_mask)
         if rows.shape[0] < k <= cardinality:
             return self._exact_rows(q, k, row_mask)
-        return self._top_k(rows, self._row_scores(q, rows), k)
+        return self._top_k(rows, self._graph_scores(q, rows, distances), k)
 
     # -- radial search -----------------------------------------------------------------------
     def search_radial(self, query: Any, min_score: float, allowed: np.ndarray | None = None, *,

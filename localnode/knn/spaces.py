@@ -65,6 +65,9 @@ _ENUM_NAMES = {L2: "L2", COSINESIMIL: "COSINESIMIL", L1: "L1", LINF: "LINF", INN
 MAX_RADIAL_SCORE_FOR_NON_IP = 1.0
 
 _ONE = np.float32(1.0)
+#: From this dimension on, faiss' many-row l2 kernel computes each row as its one-row kernel does
+#: (checked bit for bit in tests/localnode/test_knn.py); below it, some dimensions use batched kernels.
+_FAISS_PER_ROW_DIMENSION = 16
 _TWO = np.float32(2.0)
 _ZERO = np.float32(0.0)
 
@@ -142,11 +145,14 @@ def l2_squared(query: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     if n == 0:
         return out
     faiss = _faiss()
-    if faiss is not None:
+    if faiss is not None and q.shape[0] >= _FAISS_PER_ROW_DIMENSION:
         faiss.fvec_L2sqr_ny(faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(matrix), q.shape[0], n)
         return out
-    diff = matrix - q  # pragma: no cover - fallback
-    return np.einsum("ij,ij->i", diff, diff, dtype=np.float32)  # pragma: no cover
+    # Small dimensions: faiss batches rows through kernels whose rounding depends on a row's place
+    # in the batch, so one document could score differently in a 10-row and a 3,000-row call
+    # (ANN vs exact). Summed row by row instead, every call gives a row the same float32.
+    diff = matrix - q
+    return np.einsum("ij,ij->i", diff, diff, dtype=np.float32)
 
 
 def inner_product(query: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -427,3 +427,22 @@ def test_locality_renumbered_graph_answers_like_the_original(corpus: tuple[Vecto
             assert len(filtered[0]) == 10 and allowed[filtered[0]].all()
         np.testing.assert_array_equal(renumbered.search_ann(q, 10, 100)[0], reloaded.search_ann(q, 10, 100)[0])
     assert np.mean(recalls) >= 0.95
+
+
+@pytest.mark.parametrize("dimension", [4, 128])
+def test_graph_distances_replace_the_recomputation_only_when_bit_identical(dimension: int) -> None:
+    """faiss computes l2 with the exact path's kernel for most dimensions (then its distances are
+    used as scores after a few verified searches), but not for some small ones (dimension 4 uses a
+    transposed kernel): there the engine keeps recomputing. Either way every score equals the
+    exact search's."""
+    rng = np.random.default_rng(dimension)
+    vectors = rng.standard_normal((3000, dimension)).astype(F)
+    index = VectorIndex(np.arange(3000, dtype=np.int32), vectors, spec_for("l2", dimension=dimension),
+                        approximate_threshold=0)
+    queries = rng.standard_normal((30, dimension)).astype(F)
+    for q in queries:
+        docs, scores = index.search_ann(q, 10, ef_search=3000)   # ef >= n: the exact top 10
+        exact_docs, exact_scores = index.search_exact(q, 10)
+        np.testing.assert_array_equal(docs, exact_docs)
+        np.testing.assert_array_equal(scores, exact_scores)
+    assert index._trust_distances is (dimension == 128)
