@@ -115,8 +115,10 @@ class VectorIndex:
         self._graph_rows: np.ndarray | None = None
         self._graph_rows_vector: Any = None
         self._plain_params: dict[int, Any] = {}
-        # None: unchecked; n > 0: n more searches to compare; True/False: the verdict
-        self._trust_distances: bool | int | None = None
+        # whether faiss' l2 distances are the exact ones (None: not decided yet, after
+        # _distances_to_check more bit-for-bit comparisons)
+        self._trust_distances: bool | None = None if spec.space_type == spaces.L2 else False
+        self._distances_to_check = _DISTANCE_CHECKS
         self._lock = threading.Lock()
 
     # -- shape and state ---------------------------------------------------------------------
@@ -332,14 +334,14 @@ class VectorIndex:
         ones whenever its search computes them with the kernel the exact path uses (it does for
         most dimensions, not for a few small ones with special kernels); the first searches check
         that bit for bit, and from then on the distances are translated instead of recomputed."""
-        if self._trust_distances is True:
+        if self._trust_distances:
             return spaces.translate_l2(distances)
         scores = self._row_scores(q, rows)
-        if self._trust_distances is None or self._trust_distances > 0:
-            if self.spec.space_type == spaces.L2 and np.array_equal(
-                    spaces.translate_l2(distances).view(np.uint32), scores.view(np.uint32)):
-                remaining = (_DISTANCE_CHECKS if self._trust_distances is None else self._trust_distances) - 1
-                self._trust_distances = True if remaining <= 0 else remaining
+        if self._trust_distances is None:
+            if np.array_equal(spaces.translate_l2(distances).view(np.uint32), scores.view(np.uint32)):
+                self._distances_to_check -= 1
+                if self._distances_to_check <= 0:
+                    self._trust_distances = True
             else:
                 self._trust_distances = False
         return scores

@@ -65,11 +65,11 @@ _ENUM_NAMES = {L2: "L2", COSINESIMIL: "COSINESIMIL", L1: "L1", LINF: "LINF", INN
 MAX_RADIAL_SCORE_FOR_NON_IP = 1.0
 
 _ONE = np.float32(1.0)
+_TWO = np.float32(2.0)
+_ZERO = np.float32(0.0)
 #: From this dimension on, faiss' many-row l2 kernel computes each row as its one-row kernel does
 #: (checked bit for bit in tests/localnode/test_knn.py); below it, some dimensions use batched kernels.
 _FAISS_PER_ROW_DIMENSION = 16
-_TWO = np.float32(2.0)
-_ZERO = np.float32(0.0)
 
 _FAISS: Any = None
 
@@ -141,11 +141,11 @@ def l2_squared(query: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     q = as_query_vector(query)
     matrix = as_vector_matrix(vectors, q.shape[0])
     n = matrix.shape[0]
-    out = np.empty(n, dtype=np.float32)
     if n == 0:
-        return out
+        return np.empty(0, dtype=np.float32)
     faiss = _faiss()
     if faiss is not None and q.shape[0] >= _FAISS_PER_ROW_DIMENSION:
+        out = np.empty(n, dtype=np.float32)
         faiss.fvec_L2sqr_ny(faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(matrix), q.shape[0], n)
         return out
     # Small dimensions: faiss batches rows through kernels whose rounding depends on a row's place

@@ -30,16 +30,14 @@ _SAFETY = 1.0 + 1e-6   # bounds are rounded up past the float32 cast of double s
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _term_score(weight: np.float32, inv: np.float32, freq: np.int32) -> np.float32:
-    tf = np.float32(freq)
-    denominator = np.float32(np.float32(1.0) + np.float32(tf * inv))
-    return np.float32(weight - np.float32(weight / denominator))
+def _score_of(weight: np.float32, x: np.float32) -> np.float32:
+    """BM25 of a posting whose float32 ``freq * inv_norm`` is ``x`` (TermWeight's float32 steps)."""
+    return np.float32(weight - np.float32(weight / np.float32(np.float32(1.0) + x)))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _score_of(weight: np.float32, x: np.float32) -> np.float32:
-    """BM25 of a posting whose float32 ``freq * inv_norm`` is ``x`` (the operations of _term_score)."""
-    return np.float32(weight - np.float32(weight / np.float32(np.float32(1.0) + x)))
+def _term_score(weight: np.float32, inv: np.float32, freq: np.int32) -> np.float32:
+    return _score_of(weight, np.float32(np.float32(freq) * inv))
 
 
 @njit(cache=True, nogil=True, inline="always")

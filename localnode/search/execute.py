@@ -266,10 +266,7 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: dict[
     ranked = _merge(shard_results, request)
     page = ranked[request.from_:request.from_ + request.size]
     for shard_i, result in enumerate(shard_results):
-        if len(shard_results) == 1:
-            _name_matches(result, [doc for _, doc, _, _ in page])
-        else:
-            _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
+        _name_matches(result, [doc for s, doc, _, _ in page if s == shard_i])
     # SearchPhaseController.getHits: a sort on _score gives the hit its score from the sort value;
     # otherwise a field-sorted hit has a score only with track_scores
     scored = request.sort is None or request.track_scores or any(s.field == "_score" for s in request.sort)
@@ -316,7 +313,7 @@ def _merge(results: list[ShardResult], request: SearchRequest) -> list[tuple[int
     rows: list[tuple[int, int, float, list[Any] | None]] = []
     for shard_i, result in enumerate(results):
         # float32 values as Python floats, exactly: the hits' _score needs no further rounding
-        for rank, (doc, score) in enumerate(zip(result.docs.tolist(), result.scores.astype(np.float32).tolist())):
+        for rank, (doc, score) in enumerate(zip(result.docs.tolist(), result.scores.astype(np.float32, copy=False).tolist())):
             keys = result.sort_keys[rank] if result.sort_keys is not None else None
             rows.append((shard_i, doc, score, keys))
     if request.sort is None:

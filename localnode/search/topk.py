@@ -23,7 +23,6 @@ import numpy as np
 
 from localnode.search import daat
 from localnode.search.matches import seen_scratch
-
 from localnode.search.query import Weight
 
 if TYPE_CHECKING:
@@ -159,16 +158,22 @@ def _count_segment(ctx: SegmentContext, found: list[Leaf], limit: int) -> int:
     nonempty = [leaf for leaf in found if leaf.doc_freq]
     if len(nonempty) <= 1:
         return _live_count(ctx, nonempty[0]) if nonempty else 0
-    fields = sorted({leaf.field for leaf in nonempty})
-    field_index = {name: i for i, name in enumerate(fields)}
+    fields, leaf_field, leaf_start, leaf_end = _leaf_postings(nonempty)
     segment = ctx.segment
     live = ctx.live if ctx.live is not None else np.ones(1, dtype=bool)
     return int(daat.count_matches(
-        tuple(_readonly(segment.postings[name].docs) for name in fields),
-        np.array([field_index[leaf.field] for leaf in nonempty], dtype=np.int64),
-        np.array([leaf.start for leaf in nonempty], dtype=np.int64),
-        np.array([leaf.end for leaf in nonempty], dtype=np.int64),
+        tuple(_readonly(segment.postings[name].docs) for name in fields), leaf_field, leaf_start, leaf_end,
         live, ctx.live is not None, np.int64(limit), seen_scratch(segment.max_doc)))
+
+
+def _leaf_postings(found: list[Leaf]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' view of the leaves' postings: the fields read (sorted) and, per leaf, its
+    field's number among them and its ``[start, end)`` in that field's arrays."""
+    fields = sorted({leaf.field for leaf in found})
+    field_index = {name: i for i, name in enumerate(fields)}
+    return (fields, np.array([field_index[leaf.field] for leaf in found], dtype=np.int64),
+            np.array([leaf.start for leaf in found], dtype=np.int64),
+            np.array([leaf.end for leaf in found], dtype=np.int64))
 
 
 def _live_count(ctx: SegmentContext, leaf: Leaf) -> int:
@@ -184,8 +189,7 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
     found_nonempty = [leaf for leaf in found if leaf.doc_freq]
     if not found_nonempty:
         return
-    fields = sorted({leaf.field for leaf in found})
-    field_index = {name: i for i, name in enumerate(fields)}
+    fields, leaf_field, leaf_start, leaf_end = _leaf_postings(found)
     segment = ctx.segment
     ones = None
     norms = []
@@ -203,10 +207,7 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
     heap.size = daat.maxscore_segment(
         tuple(_readonly(segment.postings[name].docs) for name in fields),
         tuple(_readonly(segment.postings[name].freqs) for name in fields),
-        tuple(norms), block_x, block_start,
-        np.array([field_index[leaf.field] for leaf in found], dtype=np.int64),
-        np.array([leaf.start for leaf in found], dtype=np.int64),
-        np.array([leaf.end for leaf in found], dtype=np.int64),
+        tuple(norms), block_x, block_start, leaf_field, leaf_start, leaf_end,
         np.array([leaf.weight for leaf in found], dtype=np.float32),
         np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),
         np.array([leaf.upper_bound for leaf in found], dtype=np.float64),
