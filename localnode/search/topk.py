@@ -26,6 +26,7 @@ from localnode.search.matches import seen_scratch
 from localnode.search.query import Weight
 
 if TYPE_CHECKING:
+    from localnode.index.segment import Segment
     from localnode.search.query import Searcher, SegmentContext
 
 
@@ -162,8 +163,22 @@ def _count_segment(ctx: SegmentContext, found: list[Leaf], limit: int) -> int:
     segment = ctx.segment
     live = ctx.live if ctx.live is not None else np.ones(1, dtype=bool)
     return int(daat.count_matches(
-        tuple(_readonly(segment.postings[name].docs) for name in fields), leaf_field, leaf_start, leaf_end,
+        _field_arrays(segment, fields, "docs"), leaf_field, leaf_start, leaf_end,
         live, ctx.live is not None, np.int64(limit), seen_scratch(segment.max_doc)))
+
+
+_NO_POSTINGS = np.zeros(0, dtype=np.int32)
+_NO_POSTINGS.flags.writeable = False
+
+
+def _field_arrays(segment: "Segment", fields: list[str], which: str) -> tuple[np.ndarray, ...]:
+    """The fields' ``docs`` or ``freqs`` arrays; a field the segment has no postings for (none of
+    its documents has it) reads as empty: its leaves match nothing there."""
+    out = []
+    for name in fields:
+        postings = segment.postings.get(name)
+        out.append(_NO_POSTINGS if postings is None else _readonly(getattr(postings, which)))
+    return tuple(out)
 
 
 def _leaf_postings(found: list[Leaf]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -205,8 +220,7 @@ def _collect_segment(ctx: SegmentContext, tree: ScoreTree, heap: _Heap) -> None:
     np.cumsum(block_counts[:-1], out=block_start[1:])
     block_x = np.concatenate([leaf.block_x for leaf in found]).astype(np.float32, copy=False)
     heap.size = daat.maxscore_segment(
-        tuple(_readonly(segment.postings[name].docs) for name in fields),
-        tuple(_readonly(segment.postings[name].freqs) for name in fields),
+        _field_arrays(segment, fields, "docs"), _field_arrays(segment, fields, "freqs"),
         tuple(norms), block_x, block_start, leaf_field, leaf_start, leaf_end,
         np.array([leaf.weight for leaf in found], dtype=np.float32),
         np.stack([leaf.inv_norms for leaf in found]).astype(np.float32, copy=False),

@@ -172,3 +172,39 @@ def test_window_membership_equals_set_membership() -> None:
         kept = Matches(found, scores).restrict(window)
         keep = np.isin(found, window)
         assert np.array_equal(kept.docs, found[keep]) and np.array_equal(kept.scores, scores[keep])
+
+
+def test_segments_without_one_of_the_fields(tmp_path: Any) -> None:
+    """A multi-field query over segments where no document has one of the fields (that field has no
+    postings there): the top-k path answers as the exhaustive evaluation does, instead of failing."""
+    import numpy as np
+
+    import pinsearch
+    from localnode.search.execute import collect_matches, parse_for_index, top_by_score
+    from localnode.search.query import Searcher
+    from localnode.search.topk import pruned_top_k
+    es = pinsearch.connect(f"embedded://{tmp_path / 'data'}")
+    try:
+        es.indices.create(index="m", body={"settings": {"refresh_interval": "-1"}, "mappings": {"properties": {
+            "title": {"type": "text"}, "body": {"type": "text"}}}})
+        rng = random.Random(3)
+        es.bulk(body=[line for i in range(200) for line in ({"index": {"_index": "m", "_id": f"t{i}"}},
+                                                             {"title": _text(rng, 2, 8)})], refresh=True)
+        es.bulk(body=[line for i in range(200) for line in ({"index": {"_index": "m", "_id": f"b{i}"}},
+                                                             {"body": _text(rng, 5, 30)})], refresh=True)
+        index = es.transport.get_connection().node.indices["m"]
+        assert len(index.reader.segments) == 2
+        searcher = Searcher(index, index.reader)
+        for text in ("red blue", "garden kitchen home", "wedding"):
+            query = {"multi_match": {"query": text, "fields": ["title", "body"]}}
+            weight = parse_for_index(index, {"query": query}).weight(searcher)
+            docs, scores = collect_matches(searcher, weight)
+            expected_docs, expected_scores = top_by_score(docs, scores, 10)
+            found = pruned_top_k(searcher, weight, 10, True)
+            assert found is not None
+            assert found[0].tolist() == expected_docs.tolist()
+            assert np.array_equal(found[1], expected_scores)
+            assert found[2] == len(docs)
+            assert es.search(index="m", body={"query": query})["hits"]["total"]["value"] == len(docs)
+    finally:
+        pinsearch.close(es)
