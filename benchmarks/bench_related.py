@@ -15,7 +15,7 @@ Signals: the pipeline's own signal functions through ``compute_signals`` (``inde
 except Pin2Vec when ``--pin2vec-epochs`` is given: then ``pin2vec_vectors(corpus, epochs=E)`` (every
 other parameter the pipeline's), because the goal is request latency, not vector quality.
 Documents: ``reindex_corpus(client, corpus, signals=SignalSet.for_pin)`` (``indexer/reindex.py``,
-``mappings/pins.json``), exactly what ``pinsearch reindex`` runs.
+``pinsearch/mappings/pins.json``), exactly what ``pinsearch reindex`` runs.
 
 What is timed, per query pin (seeded random pins of the indexed corpus, 20 warm-up pins first):
 

@@ -1,4 +1,6 @@
-"""The one place where a pin and its signals become an index document (schema: ``mappings/pins.json``).
+"""The one place where a pin and its signals become an index document.
+
+The schema is ``pinsearch/mappings/pins.json`` (package data, read with ``importlib.resources``).
 
 Everything the engine scores on is decided here: field names, the popularity and freshness
 transforms, which signal goes into which ``rank_features`` field. A test keeps this module and the
@@ -21,11 +23,12 @@ import orjson
 from indexer.corpus.records import Board, Pin
 
 FRESHNESS_HALF_LIFE_DAYS = 90.0
+MAPPINGS_PACKAGE = "pinsearch.mappings"      # package data of the pinsearch distribution
 
 
 def load_pins_mapping() -> dict[str, Any]:
-    """Settings and mappings for a pins index (the versioned JSON file in ``mappings/``)."""
-    return json.loads(resources.files("mappings").joinpath("pins.json").read_text())
+    """Settings and mappings for a pins index (the versioned JSON file in ``pinsearch/mappings/``)."""
+    return json.loads(resources.files(MAPPINGS_PACKAGE).joinpath("pins.json").read_text())
 
 
 @dataclass(slots=True)

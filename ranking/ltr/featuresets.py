@@ -1,7 +1,7 @@
 """LTR feature sets: load the JSON files, validate them (offline and against the index), upload them.
 
-The files in ``opensearch_plugin_config/`` are the plugin's exact request bodies
-(``{"featureset": {...}, "validation": {...}}``), so they can also be sent with curl. This module
+The files in ``pinsearch/opensearch_plugin_config/`` (package data) are the plugin's exact request
+bodies (``{"featureset": {...}, "validation": {...}}``), so they can also be sent with curl. This module
 adds what the plugin cannot know: which fields a template touches (checked against the index
 mapping, so a feature never silently scores 0 because of a typo), an upper bound per feature
 (what the export uses to guarantee non-negative model scores), and the query-time params.
@@ -22,6 +22,7 @@ from opensearchpy import OpenSearch
 
 from indexer.signals.cooccurrence import feature_key
 
+FEATURESET_PACKAGE = "pinsearch.opensearch_plugin_config"
 FEATURESET_FILES = {"search": "search_features.json", "related": "related_features.json"}
 _TAG = re.compile(r"{{\s*[#^/]?\s*(?:toJson|join|url)?\s*}}|{{[{#^/]?\s*([\w.]+)\s*}?}}")
 NONE_CLAUSE: dict[str, Any] = {"match_none": {}}
@@ -73,8 +74,8 @@ def load_featureset(kind_or_path: str | Path) -> FeatureSet:
     """``"search"``, ``"related"`` or a path to a JSON file in the plugin's format; validated offline."""
     if str(kind_or_path) in FEATURESET_FILES:
         name = FEATURESET_FILES[str(kind_or_path)]
-        source = f"opensearch_plugin_config/{name}"
-        text = resources.files("opensearch_plugin_config").joinpath(name).read_text()
+        source = f"{FEATURESET_PACKAGE}/{name}"
+        text = resources.files(FEATURESET_PACKAGE).joinpath(name).read_text()
     else:
         source = str(kind_or_path)
         text = Path(kind_or_path).read_text()

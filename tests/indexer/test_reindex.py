@@ -121,7 +121,7 @@ def test_document_builder_and_mapping_stay_in_step():
                          cooccur={"p2": 3.0}, pin2vec=[0.1] * 128, cohesion=0.8)
     doc = pin_document(pin, {"b1": Board(id="b1", name="Dinners")}, datetime(2024, 2, 1, tzinfo=timezone.utc), signals)
     for field_name, value in doc.items():
-        assert field_name in mapping, f"document field [{field_name}] is not in mappings/pins.json"
+        assert field_name in mapping, f"document field [{field_name}] is not in pinsearch/mappings/pins.json"
         declared = mapping[field_name]["type"]
         if declared == "rank_features":
             assert isinstance(value, dict) and all(v > 0 for v in value.values())

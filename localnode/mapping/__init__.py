@@ -1,0 +1,1 @@
+"""Mappings: field mappers, the properties tree and its dynamic policy, document parsing, date formats."""

@@ -1,1 +1,0 @@
-"""Versioned index settings and mappings (JSON), shipped as package data."""

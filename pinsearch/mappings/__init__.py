@@ -1,0 +1,1 @@
+"""Versioned index settings and mappings (JSON), shipped as package data of pinsearch."""

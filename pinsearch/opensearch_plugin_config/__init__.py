@@ -1,0 +1,1 @@
+"""LTR feature sets as JSON files in the plugin's exact request format, shipped as package data."""
