@@ -10,4 +10,5 @@ COMMAND_MODULES: list[str] = [
     "pinsearch.commands.interests",
     "pinsearch.commands.annotations",
     "pinsearch.commands.serve",
+    "pinsearch.commands.cluster",
 ]
