@@ -27,3 +27,31 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data sets not found at {SHARED_DATA} (set PINSEARCH_SHARED_DATA)")
     return SHARED_DATA
+
+
+# -- differential tests (tests/differential): the run's tally of localnode vs the real node ------------
+from tests.differential.harness import TALLY, TALLY_DIR, Tally  # noqa: E402
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        for stale in TALLY_DIR.glob("*.json"):
+            stale.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if TALLY.compared:
+        TALLY.save(TALLY_DIR)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if hasattr(config, "workerinput") or not TALLY_DIR.exists():
+        return
+    total = Tally.load_all(TALLY_DIR)
+    if not total.compared:
+        return
+    terminalreporter.write_sep("-", "localnode vs real OpenSearch")
+    terminalreporter.write_line(f"requests compared: {total.compared}, identical: {total.identical}, "
+                                f"known differences: {total.known}, unexplained differences: {total.different}")
+    for reason, count in sorted(total.known_reasons.items()):
+        terminalreporter.write_line(f"  known ({count}): {reason}")

@@ -7,6 +7,7 @@ integers. Values without a zone are UTC.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timezone
 
 _ISO = re.compile(
@@ -50,7 +51,79 @@ def parse_date_millis(value: object, formats: str = "strict_date_optional_time||
     if allow_epoch and _EPOCH.match(text):
         number = float(text)
         return int(number * 1000) if epoch_seconds else int(number)
+    for pattern in formats.split("||"):
+        if pattern in _BUILTIN_FORMATS:
+            continue
+        custom = _java_pattern(pattern).match(text)
+        if custom:
+            try:
+                return _fields_to_millis(custom.groupdict(), round_up)
+            except ValueError as exc:
+                raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]") from exc
     raise DateParseError(f"failed to parse date field [{value}] with format [{formats}]")
+
+
+_BUILTIN_FORMATS = frozenset({"strict_date_optional_time", "date_optional_time", "date_time", "strict_date",
+                              "epoch_millis", "epoch_second", "strict_date_optional_time_nanos"})
+
+#: Java ``DateTimeFormatter`` pattern letters understood here -> (group name, digits for width 1, 2, 3+).
+_PATTERN_FIELDS = {"y": "y", "u": "y", "M": "m", "d": "d", "H": "H", "m": "M", "s": "S", "S": "frac"}
+
+
+@lru_cache(maxsize=64)
+def _java_pattern(pattern: str) -> re.Pattern[str]:
+    """A regex for a custom ``format`` such as ``dd/MM/yyyy HH:mm`` (numeric fields and literals).
+
+    A one-letter field takes one or more digits, a repeated letter exactly that many (a year
+    takes four or more), as ``DateTimeFormatter`` parses them. Letters for names, zones or
+    weeks are refused rather than guessed.
+    """
+    regex: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "'":
+            end = pattern.find("'", i + 1)
+            if end < 0:
+                raise DateParseError(f"Invalid format: [{pattern}]: unterminated quote")
+            regex.append(re.escape(pattern[i + 1:end]) if end > i + 1 else "'")
+            i = end + 1
+            continue
+        if char.isalpha():
+            run = i
+            while run < len(pattern) and pattern[run] == char:
+                run += 1
+            width = run - i
+            group = _PATTERN_FIELDS.get(char)
+            if group is None or (char == "M" and width > 2):
+                raise DateParseError(f"Invalid format: [{pattern}]: the embedded engine (localnode) parses numeric "
+                                     f"date fields only, not pattern letter [{char * width}]")
+            if group == "y" and width == 2:
+                group, digits = "yy", r"\d{2}"   # two-digit years are 2000-2099, as in java.time
+            elif group == "y":
+                digits = r"\d{4,9}" if width >= 4 else r"\d{1,9}"
+            elif group == "frac":
+                digits = rf"\d{{{width}}}"
+            else:
+                digits = r"\d{1,2}" if width == 1 else rf"\d{{{width}}}"
+            regex.append(f"(?P<{group}>{digits})")
+            i = run
+            continue
+        regex.append(re.escape(char))
+        i += 1
+    return re.compile("^" + "".join(regex) + "$")
+
+
+def _fields_to_millis(parts: dict[str, str | None], round_up: bool) -> int:
+    frac = parts.get("frac") or ""
+    micros = int((frac + "000000")[:6]) if frac else (999_000 if round_up else 0)
+    missing_time = 59 if round_up else 0
+    hour = parts.get("H")
+    year = int(parts["yy"]) + 2000 if parts.get("yy") else int(parts.get("y") or 1970)
+    moment = datetime(year, int(parts.get("m") or 1), int(parts.get("d") or 1),
+                      int(hour) if hour else (23 if round_up else 0), int(parts.get("M") or missing_time),
+                      int(parts.get("S") or missing_time), micros, tzinfo=timezone.utc)
+    return _exact_millis(moment)
 
 
 def _iso_to_millis(match: re.Match[str], round_up: bool = False) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import ParsingError
+from localnode.errors import OpenSearchError, ParsingError
 from localnode.search.matches import Matches, conjunction, dis_max, disjunction, req_opt
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
                                     check_keys, common_options, parse_query, query_parser)
@@ -146,13 +146,32 @@ class BoolQuery(Query):
 
 
 def _clauses(value: Any, ctx: ParseContext, key: str) -> list[Query]:
+    """A bool clause list as ``BoolQueryBuilder``'s ObjectParser reads it: an object or an array of
+    objects; anything else is an ``x_content_parse_exception`` naming the JSON token type."""
     if value is None:
         return []
     if isinstance(value, dict):
         return [parse_query(value, ctx)] if value else []
     if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, dict):
+                raise OpenSearchError(f"[bool] failed to parse field [{key}]", status=400,
+                                      error_type="x_content_parse_exception",
+                                      caused_by=ParsingError("[_na] query malformed, must start with start_object"))
         return [parse_query(v, ctx) for v in value if v != {}]
-    raise ParsingError(f"[bool] query does not support [{key}]")
+    raise OpenSearchError(f"[bool] {key} doesn't support values of type: {_token_type(value)}", status=400,
+                          error_type="x_content_parse_exception")
+
+
+def _token_type(value: Any) -> str:
+    """The Jackson token name OpenSearch's parser errors print for a JSON value."""
+    if isinstance(value, bool):
+        return "VALUE_BOOLEAN"
+    if isinstance(value, (int, float)):
+        return "VALUE_NUMBER"
+    if isinstance(value, str):
+        return "VALUE_STRING"
+    return "VALUE_NULL"
 
 
 @query_parser("bool")
