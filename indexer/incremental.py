@@ -5,22 +5,29 @@ The live index's documents carry ``content_hash`` (what the pin's own fields dep
 content is the same but whose signals moved (new co-occurrences, a retrained annotator) gets a
 partial update of the signal fields only; pins gone from the corpus are deleted. Everything goes
 through the alias, so it works the same on a cluster, where the alias names the write index.
+
+The reindex guard applies before anything is written: the documents the corpus gives are counted
+first (per-signal coverage, as a full reindex counts its new index), and an incremental run that would
+leave the live index empty, below ``min_share`` of its documents, or without a signal it has raises
+:class:`~indexer.reindex.ReindexRefused` with the live index untouched. After the changes, the live
+index's ``_meta`` coverage is brought up to date.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from opensearchpy import OpenSearch, helpers
 
-from indexer.corpus import CorpusReader, Pin, Reject
+from indexer.corpus import CorpusReader, Reject
 from indexer.corpus.reader import ValidationOptions
-from indexer.documents import SIGNAL_FIELDS, PinSignals, pin_document
-from indexer.reindex import ReindexError, _corpus_now
+from indexer.documents import SIGNAL_FIELDS, pin_document
+from indexer.reindex import ReindexError, ReindexRefused, _corpus_now, _signal_source
+from indexer.reindex_guard import Coverage, GuardOptions, check_guard, index_meta, live_coverage
 
 PAGE = 5000
 
@@ -37,11 +44,16 @@ class IncrementalReport:
     corpus_rejects: int = 0
     bulk_errors: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    coverage: Coverage | None = None        # per signal, documents carrying it after the changes
+    live_coverage: Coverage | None = None   # the same before them
+    missing_signals: dict[str, str] = field(default_factory=dict)  # accepted by allow_missing_signals
 
     def to_dict(self) -> dict[str, Any]:
         body = asdict(self)
         body["bulk_errors"] = self.bulk_errors[:20]
         body["bulk_error_count"] = len(self.bulk_errors)
+        body["coverage"] = self.coverage.to_dict() if self.coverage else None
+        body["live_coverage"] = self.live_coverage.to_dict() if self.live_coverage else None
         return body
 
 
@@ -64,9 +76,19 @@ def indexed_hashes(client: OpenSearch, index: str) -> dict[str, tuple[str, str]]
 
 
 def reindex_incremental(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "pins",
-                        signals: Callable[[Pin], PinSignals] | None = None, now: datetime | None = None,
-                        on_reject: Callable[[Reject], None] | None = None, chunk_size: int = 1000) -> IncrementalReport:
+                        signals: Any = None, now: datetime | None = None,
+                        on_reject: Callable[[Reject], None] | None = None, chunk_size: int = 1000,
+                        guard: GuardOptions | None = None,
+                        signal_errors: Mapping[str, str] | None = None) -> IncrementalReport:
+    """Apply the corpus's new, changed and deleted pins to the index behind ``alias``.
+
+    ``signals`` and ``signal_errors`` as for :func:`~indexer.reindex.reindex_corpus`. Raises
+    :class:`~indexer.reindex.ReindexRefused`, before writing anything, when the guard (``guard``,
+    default :class:`GuardOptions`) finds the result empty, much smaller than the live index or
+    missing a signal the live index has."""
     started = time.perf_counter()
+    signal_fn, signal_errors, computed = _signal_source(signals, signal_errors)
+    guard = guard or GuardOptions()
     corpus_dir = Path(corpus_dir)
     if not client.indices.exists_alias(name=alias):
         raise ReindexError(f"alias [{alias}] does not exist: run a full `pinsearch reindex` first")
@@ -85,8 +107,24 @@ def reindex_incremental(client: OpenSearch, corpus_dir: str | Path, *, alias: st
     boards = {b.id: b for b in reader.boards()} if (corpus_dir / "boards.jsonl").exists() else {}
     pins = list(reader.pins())
     moment = now or _corpus_now(pins)
+
+    # the guard, before anything is written: the index after this run holds exactly these documents
+    planned = Coverage(index=report.index)
+    for pin in pins:
+        planned.add(pin_document(pin, boards, moment, signal_fn(pin)))
+    live_cov = live_coverage(client, alias, targets)
+    problems, missing = check_guard(planned, live_cov, guard, signal_errors=signal_errors, computed=computed,
+                                    rejects=rejects)
+    report.coverage, report.live_coverage = planned, live_cov
+    if problems:
+        raise ReindexRefused(
+            f"incremental reindex of [{alias}] refused: " + "; ".join(str(p) for p in problems)
+            + f". Nothing was changed: [{report.index}] is as it was",
+            problems=problems, coverage=planned, live_coverage=live_cov, index=None, alias=alias,
+            live_index=report.index)
+    report.missing_signals = missing
+
     existing = indexed_hashes(client, alias)
-    signal_fn = signals or (lambda pin: PinSignals())
 
     def actions() -> Iterator[dict[str, Any]]:
         for pin in pins:
@@ -115,6 +153,27 @@ def reindex_incremental(client: OpenSearch, corpus_dir: str | Path, *, alias: st
         if not ok:
             report.bulk_errors.append(item)
     client.indices.refresh(index=alias)
+    if len(targets) == 1:
+        _store_coverage(client, targets[0], planned if not report.bulk_errors else None, missing)
     report.corpus_rejects = rejects
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _store_coverage(client: OpenSearch, index: str, coverage: Coverage | None, missing: Mapping[str, str]) -> None:
+    """Bring the live index's ``_meta`` coverage up to date after an incremental run (``_meta`` is
+    replaced whole, so the rest is read and written back). With refused documents the exact numbers
+    are unknown: the stored coverage is dropped and the next run counts it."""
+    meta = index_meta(client, index)
+    record = dict(meta.get("pinsearch") or {})
+    if coverage is not None:
+        record["coverage"] = coverage.stored()
+        record["pins"] = coverage.pins
+    else:
+        record.pop("coverage", None)
+    if missing:
+        record["missing_signals"] = dict(missing)
+    else:
+        record.pop("missing_signals", None)
+    record["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    client.indices.put_mapping(index=index, body={"_meta": {**meta, "pinsearch": record}})

@@ -10,6 +10,14 @@ a single refused bulk item (or a searchable count that differs from the valid pi
 swap with a :class:`ReindexError`. The refused items go to ``<rejects dir>/<alias>.index.rejects.jsonl``
 (by default beside the corpus rejects ``pinsearch validate`` writes, ``CORPUS/.validation/rejects``)
 and the half-built index stays for inspection until the next run deletes it as a stale build.
+
+A complete, verified index can still be worse than the live one: empty (a garbage ``pins.jsonl`` or
+``boards.jsonl`` rejects every pin), much smaller, or without a signal the live index has (a signal
+that failed, or garbage ``sessions.jsonl`` giving no Pin2Vec vectors). The guard
+(:mod:`indexer.reindex_guard`) compares the new index's size and per-signal coverage with the live
+index's and raises :class:`ReindexRefused` instead of swapping, unless :class:`GuardOptions` accepts
+it (``--min-docs``, ``--allow-shrink``, ``--allow-missing-signals``). Coverage is stored in the index
+``_meta`` (``pinsearch.coverage``) for the next comparison, and reported in :class:`ReindexReport`.
 """
 
 from __future__ import annotations
@@ -20,13 +28,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from opensearchpy import OpenSearch, helpers
 
 from indexer.corpus import Board, CorpusReader, Pin, Reject
 from indexer.corpus.reader import ValidationOptions
 from indexer.documents import PinSignals, load_pins_mapping, pin_document
+from indexer.reindex_guard import Coverage, GuardOptions, Problem, check_guard, live_coverage
 
 SignalProvider = Callable[[Pin], PinSignals]
 
@@ -44,6 +53,29 @@ class ReindexError(RuntimeError):
         self.index = index
         self.rejects_file = rejects_file
         self.failed = failed or []
+
+
+class ReindexRefused(ReindexError):
+    """The guard refused the result (:mod:`indexer.reindex_guard`): an empty or much smaller index,
+    or a signal missing or far below the live index's coverage. The alias was not moved (an
+    incremental run changed nothing). ``problems`` lists each reason with the option that accepts it;
+    ``index`` is the refused index, kept for inspection until the next reindex deletes it (None for
+    an incremental run); ``coverage`` and ``live_coverage`` are the compared numbers."""
+
+    def __init__(self, message: str, *, problems: list[Problem], coverage: Coverage,
+                 live_coverage: Coverage | None, index: str | None = None, alias: str = "pins",
+                 live_index: str | None = None) -> None:
+        super().__init__(message, index=index)
+        self.problems = problems
+        self.coverage = coverage
+        self.live_coverage = live_coverage
+        self.alias = alias
+        self.live_index = live_index
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"refused": True, "alias": self.alias, "index": self.index, "live_index": self.live_index,
+                "problems": [p.to_dict() for p in self.problems], "coverage": self.coverage.to_dict(),
+                "live_coverage": self.live_coverage.to_dict() if self.live_coverage else None}
 
 
 REJECTS_SHOWN = 3  # refused documents named in a ReindexError message; the rest are in the file
@@ -64,6 +96,9 @@ class ReindexReport:
     corpus_rejects: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     deleted_stale: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None            # per signal, documents carrying it in the new index
+    live_coverage: Coverage | None = None       # the same for the index the alias pointed to (None: none)
+    missing_signals: dict[str, str] = field(default_factory=dict)  # accepted by allow_missing_signals
 
     @property
     def pins_per_second(self) -> float:
@@ -75,6 +110,8 @@ class ReindexReport:
         body["bulk_errors"] = self.bulk_errors[:20]
         body["bulk_error_count"] = len(self.bulk_errors)
         body["pins_per_second"] = round(self.pins_per_second, 1)
+        body["coverage"] = self.coverage.to_dict() if self.coverage else None
+        body["live_coverage"] = self.live_coverage.to_dict() if self.live_coverage else None
         return body
 
 
@@ -90,17 +127,25 @@ def versioned_indices(client: OpenSearch, alias: str) -> tuple[list[tuple[int, s
 
 
 def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "pins",
-                   signals: SignalProvider | None = None, now: datetime | None = None,
+                   signals: Any = None, now: datetime | None = None,
                    chunk_size: int = 1000, progress: bool = True,
                    on_reject: Callable[[Reject], None] | None = None,
-                   rejects_dir: str | Path | None = None) -> ReindexReport:
+                   rejects_dir: str | Path | None = None, guard: GuardOptions | None = None,
+                   signal_errors: Mapping[str, str] | None = None) -> ReindexReport:
     """Build ``alias-vN`` from the corpus, verify it and move ``alias`` to it in one atomic call.
 
     Raises :class:`ReindexError` without touching the alias when any document is refused by the
     engine (written to ``rejects_dir/<alias>.index.rejects.jsonl``; ``rejects_dir`` defaults to
     ``CORPUS/.validation/rejects``, where ``pinsearch validate`` puts the corpus rejects), when the
-    searchable count differs from the valid pins read, or when a smoke query finds nothing.
+    searchable count differs from the valid pins read, or when a smoke query finds nothing; and
+    :class:`ReindexRefused` when the guard (``guard``, default :class:`GuardOptions`) finds the new
+    index empty, much smaller than the live one or missing a signal.
+
+    ``signals`` is a :class:`~indexer.signals.pipeline.SignalSet` (its failed signals count as
+    missing) or any ``pin -> PinSignals`` callable, whose failures ``signal_errors`` names.
     """
+    signal_fn, signal_errors, computed = _signal_source(signals, signal_errors)
+    guard = guard or GuardOptions()
     corpus_dir = Path(corpus_dir)
     rejects_file = index_rejects_path(corpus_dir, alias, rejects_dir)
     if rejects_file.is_file():  # from an earlier failed run: it would describe an index about to go
@@ -139,9 +184,9 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     moment = now or _corpus_now(pins)
 
     t0 = time.perf_counter()
-    signal_fn = signals or (lambda pin: PinSignals())
     built = [0.0]  # seconds spent building documents, inside the bulk loop
-    actions = _actions(index, pins, boards, moment, signal_fn, built)
+    coverage = Coverage(index=index)
+    actions = _actions(index, pins, boards, moment, signal_fn, built, coverage)
     indexed = 0
     with _progress(progress, len(pins), f"indexing {index}") as advance:
         for ok, item in helpers.streaming_bulk(client, actions, chunk_size=chunk_size, raise_on_error=False,
@@ -162,8 +207,24 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     timings["verify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects)
+    live_cov = live_coverage(client, alias, live)
+    problems, missing = check_guard(coverage, live_cov, guard, signal_errors=signal_errors, computed=computed,
+                                    rejects=rejects)
+    report.coverage, report.live_coverage = coverage, live_cov
+    report.missing_signals = missing if not problems else {}
+    timings["guard"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects, coverage=coverage,
+                       missing_signals=missing, refused=problems)
     timings["provenance"] = time.perf_counter() - t0
+    if problems:
+        raise ReindexRefused(
+            f"reindex into [{index}] refused: " + "; ".join(str(p) for p in problems)
+            + f". Alias [{alias}] left on [{previous or 'nothing'}]; [{index}] is kept for inspection and "
+              "deleted by the next reindex",
+            problems=problems, coverage=coverage, live_coverage=live_cov, index=index, alias=alias,
+            live_index=previous)
 
     t0 = time.perf_counter()
     actions_body: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in sorted(live)]
@@ -180,11 +241,30 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     return report
 
 
+def _signal_source(signals: Any, signal_errors: Mapping[str, str] | None
+                   ) -> tuple[SignalProvider, dict[str, str], set[str] | None]:
+    """``(pin -> PinSignals, failed signals, signals asked for or None)`` from a SignalSet (its
+    ``for_pin``, ``errors`` and ``values``) or a plain callable (no signals when None)."""
+    errors = dict(signal_errors or {})
+    if signals is None:
+        return (lambda pin: PinSignals()), errors, None
+    for_pin = getattr(signals, "for_pin", None)
+    if for_pin is not None:
+        found = dict(getattr(signals, "errors", {}) or {})
+        computed = set(getattr(signals, "values", {}) or {}) | set(found)
+        return for_pin, {**found, **errors}, computed
+    return signals, errors, None
+
+
 def _record_provenance(client: OpenSearch, index: str, alias: str, version: int, corpus_dir: Path,
-                       indexed: int, rejects: int) -> None:
+                       indexed: int, rejects: int, *, coverage: Coverage | None = None,
+                       missing_signals: Mapping[str, str] | None = None,
+                       refused: list[Problem] | None = None) -> None:
     """Write what this index version was built from, and which LTR models were active, into its
     mapping ``_meta``: a model is only valid for the index and feature-set versions it was trained on,
-    so the next training or activation can tell whether it is looking at the same data."""
+    so the next training or activation can tell whether it is looking at the same data. Also the
+    per-signal coverage (what the next reindex compares with), the signals it lacks
+    (``missing_signals``) and, for a build the guard refused, why (``refused``)."""
     meta = load_pins_mapping()["mappings"].get("_meta", {})
     models: dict[str, Any] = {}
     try:
@@ -196,9 +276,16 @@ def _record_provenance(client: OpenSearch, index: str, alias: str, version: int,
                 models[featureset] = {key: record.get(key) for key in ("name", "index", "featureset_version")}
     except Exception as exc:  # no registry yet, or a cluster without the LTR plugin: record why
         models = {"unavailable": f"{type(exc).__name__}: {exc}"}
-    meta = {**meta, "pinsearch": {"alias": alias, "version": version, "corpus": str(corpus_dir.resolve()),
-                                  "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                  "pins": indexed, "corpus_rejects": rejects, "active_ltr_models": models}}
+    record: dict[str, Any] = {"alias": alias, "version": version, "corpus": str(corpus_dir.resolve()),
+                              "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              "pins": indexed, "corpus_rejects": rejects, "active_ltr_models": models}
+    if coverage is not None:
+        record["coverage"] = coverage.stored()
+    if missing_signals:
+        record["missing_signals"] = dict(missing_signals)
+    if refused:
+        record["refused"] = [p.to_dict() for p in refused]
+    meta = {**meta, "pinsearch": record}
     client.indices.put_mapping(index=index, body={"_meta": meta})
 
 
@@ -223,10 +310,11 @@ def _version(name: str) -> int:
 
 
 def _actions(index: str, pins: list[Pin], boards: dict[str, Board], now: datetime,
-             signals: SignalProvider, built: list[float]) -> Iterator[dict[str, Any]]:
+             signals: SignalProvider, built: list[float], coverage: Coverage) -> Iterator[dict[str, Any]]:
     for pin in pins:
         t0 = time.perf_counter()
         doc = pin_document(pin, boards, now, signals(pin))
+        coverage.add(doc)
         built[0] += time.perf_counter() - t0
         yield {"_index": index, "_id": pin.id, "_source": doc}
 

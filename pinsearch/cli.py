@@ -3,6 +3,10 @@
 Every command talks to a cluster URL (``--cluster``, default the embedded engine in
 ``./pinsearch-data``) through the same client the Python API uses, prints a readable table by
 default and JSON with ``--json``, and exits non-zero with a one-line error on failure.
+
+Exit status: 0 success; 1 error; 2 bad command line (argparse); ``validate``: 3 usable corpus with
+rejected records, 4 unusable corpus; ``reindex``: 5 refused by the reindex guard (alias not moved);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -29,8 +33,46 @@ EXAMPLES = """examples:
 """
 
 
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_VALIDATE_REJECTS = 3    # validate: usable, some records rejected (they are skipped)
+EXIT_VALIDATE_UNUSABLE = 4   # validate: nothing to index (no valid pin, missing pins.jsonl, unreadable)
+EXIT_REINDEX_REFUSED = 5     # reindex: the guard refused the new index; the alias was not moved
+
+VALIDATE_EXIT_CODES = """exit status:
+  0  clean: every record is valid
+  3  usable: at least one valid pin, some records rejected (reindex skips them; see the rejects)
+  4  unusable: no valid pin (e.g. empty or all-invalid pins.jsonl, or a boards.jsonl every pin's
+     board reference fails), a missing pins.jsonl, or an unreadable corpus directory
+  1  any other error; 2 bad command line
+"""
+
+REINDEX_GUARD_HELP = """the reindex guard:
+  The alias is not moved (an --incremental run changes nothing) when the new index
+    - has no documents, or fewer than --min-docs N (default 1; an empty index needs --min-docs 0,
+      and --allow-shrink too when the live index has documents);
+    - has fewer than --min-share of the live index's documents (default 0.5; --allow-shrink accepts it);
+    - lacks a signal: one that failed, or whose coverage (share of pins carrying it) fell to zero or
+      below half of the live index's (--allow-missing-signals accepts it and records the missing
+      signals in the new index's _meta, pinsearch.missing_signals).
+  A refused full reindex keeps the new index, un-aliased, for inspection; the next reindex deletes it.
+  The summary prints per-signal coverage (pins with pin2vec, cohesion, annotations, interests,
+  cooccur) next to the live index's.
+
+exit status:
+  0  the alias points at the new index (or the incremental changes were applied)
+  5  refused by the guard: alias and live index unchanged; the message names each cause and the
+     option that accepts it
+  1  any other failure (refused documents, failed verification, cluster error); 2 bad command line
+"""
+
+
 class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit status 1."""
+    """A user-facing failure: printed as one line, exit status ``exit_code`` (default 1)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _common() -> argparse.ArgumentParser:
@@ -58,12 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a previous sample in OUT")
     p.set_defaults(handler=cmd_sample)
 
-    p = sub.add_parser("validate", parents=[common], help="validate a corpus and write rejects")
+    p = sub.add_parser("validate", parents=[common], help="validate a corpus and write rejects",
+                       epilog=VALIDATE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("corpus", type=Path)
     p.add_argument("--out", type=Path, default=None, help="where rejects go (default: CORPUS/.validation)")
     p.set_defaults(handler=cmd_validate)
 
-    p = sub.add_parser("reindex", parents=[common], help="build a new index version and swap the alias")
+    p = sub.add_parser("reindex", parents=[common], help="build a new index version and swap the alias",
+                       epilog=REINDEX_GUARD_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("corpus", type=Path, nargs="?")
     p.add_argument("--rollback", action="store_true", help="point the alias back to the previous version")
     p.add_argument("--incremental", action="store_true",
@@ -84,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects-dir", type=Path, default=None, metavar="DIR",
                    help="where a full reindex lists documents the engine refused "
                         "(default CORPUS/.validation/rejects, beside the corpus rejects of `validate`)")
+    p.add_argument("--min-docs", type=_non_negative_int, default=1, metavar="N",
+                   help="refuse a new index with fewer than N documents (default 1: never an empty index)")
+    p.add_argument("--min-share", type=_share, default=0.5, metavar="FRACTION",
+                   help="refuse a new index with fewer than this share of the live index's documents "
+                        "(default 0.5)")
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="accept a new index below --min-share of the live index's documents")
+    p.add_argument("--allow-missing-signals", action="store_true",
+                   help="accept a new index without a signal that failed or whose coverage dropped "
+                        "(recorded in the index _meta as pinsearch.missing_signals)")
     p.set_defaults(handler=cmd_reindex)
 
     p = sub.add_parser("search", parents=[common], help="search pins")
@@ -150,21 +204,26 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit status (VALIDATE_EXIT_CODES): 0 clean, 3 usable with rejected records, 4 unusable."""
     from indexer.corpus import CorpusFatalError, validate_corpus
     out = args.out or args.corpus / ".validation"
     try:
         report = validate_corpus(args.corpus, out, quiet=_opt(args, "quiet", False))
     except CorpusFatalError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(f"unusable corpus: {exc}", exit_code=EXIT_VALIDATE_UNUSABLE) from None
     if _opt(args, "json", False):
         _print_json(report.to_dict())
     else:
-        print(report.summary() if hasattr(report, "summary") else report.to_dict())
-    return 1 if getattr(report, "fatal", None) else 0
+        print(report.summary())
+    if not report.usable:
+        return EXIT_VALIDATE_UNUSABLE
+    return EXIT_OK if report.ok else EXIT_VALIDATE_REJECTS
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from indexer.reindex import ReindexError, reindex_corpus, rollback
+    """Exit status (REINDEX_GUARD_HELP): 0 swapped/applied, 5 refused by the guard, 1 other failures."""
+    from indexer.reindex import ReindexError, ReindexRefused, reindex_corpus, rollback
+    from indexer.reindex_guard import GuardOptions, format_coverage
     client = _client(args)
     alias = _opt(args, "index", "pins")
     try:
@@ -178,10 +237,12 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             return 0
         if args.corpus is None:
             raise CommandError("reindex needs a CORPUS directory (or --rollback)")
+        guard = GuardOptions(min_docs=args.min_docs, min_share=args.min_share, allow_shrink=args.allow_shrink,
+                             allow_missing_signals=args.allow_missing_signals)
         signal_set = _compute_signals(args)
         if args.incremental:
             from indexer.incremental import reindex_incremental
-            incremental = reindex_incremental(client, args.corpus, alias=alias, signals=signal_set.for_pin)
+            incremental = reindex_incremental(client, args.corpus, alias=alias, signals=signal_set, guard=guard)
             if _opt(args, "json", False):
                 _print_json(incremental.to_dict() | {"signals": signal_set.summary()})
             elif not _opt(args, "quiet", False):
@@ -190,9 +251,15 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                       f"{incremental.signals_updated} signal updates, {incremental.deleted} deleted, "
                       f"{incremental.unchanged} unchanged in {incremental.seconds:.1f}s"
                       + (f"; instant signals (pins): {instant}" if instant else ""))
+                print("signal coverage (pins): " + format_coverage(incremental.coverage, incremental.live_coverage))
+                _print_missing(incremental.missing_signals)
             return 0
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
-                                signals=signal_set.for_pin, rejects_dir=args.rejects_dir)
+                                signals=signal_set, rejects_dir=args.rejects_dir, guard=guard)
+    except ReindexRefused as exc:
+        if _opt(args, "json", False):
+            _print_json(exc.to_dict())
+        raise CommandError(str(exc), exit_code=EXIT_REINDEX_REFUSED) from None
     except ReindexError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -203,7 +270,36 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         print(f"indexed {report.indexed} pins into [{report.index}], alias [{alias}] swapped "
               f"(previous: {report.previous_index or 'none'}); {report.corpus_rejects} corpus records "
               f"rejected; {report.pins_per_second:.0f} pins/s")
+        print("signal coverage (pins): " + format_coverage(report.coverage, report.live_coverage))
+        _print_missing(report.missing_signals)
     return 0
+
+
+def _print_missing(missing: dict[str, str]) -> None:
+    """The signals --allow-missing-signals let through (recorded in the index _meta too)."""
+    for name, why in missing.items():
+        print(f"pinsearch reindex: warning: signal [{name}] missing (--allow-missing-signals): {why}",
+              file=sys.stderr)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -245,7 +341,7 @@ def _compute_signals(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                                  (lambda m: print(m, file=sys.stderr)), incremental=incremental,
                                  params=_signal_params(args))
     for name, error in signal_set.errors.items():
-        print(f"pinsearch reindex: warning: signal [{name}] skipped: {error}", file=sys.stderr)
+        print(f"pinsearch reindex: warning: signal [{name}] failed: {error}", file=sys.stderr)
     return signal_set
 
 
@@ -310,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except CommandError as exc:
         print(f"pinsearch {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print(f"pinsearch {args.command}: interrupted after {time.perf_counter() - started:.1f}s", file=sys.stderr)
         return 130

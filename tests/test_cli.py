@@ -41,7 +41,9 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "index_not_found_exception" in err and "Traceback" not in err
     assert main(["search", "x", "--cluster", "ftp://nowhere"]) == 1
     assert "neither embedded://PATH nor http(s)" in capsys.readouterr().err
-    assert main(["validate", str(tmp_path / "missing")]) == 1
+    assert main(["validate", str(tmp_path / "missing")]) == 4  # unusable corpus
+    err = capsys.readouterr()
+    assert "does not exist" in err.out and "Traceback" not in err.err
 
 
 def test_demo_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

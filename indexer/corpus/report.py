@@ -75,19 +75,44 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        """No fatal problem and no rejected record."""
-        return not self.fatal and self.rejected == 0
+        """Usable and no rejected record."""
+        return self.usable and self.rejected == 0
 
     @property
     def usable(self) -> bool:
-        """Indexing can proceed (rejected records are skipped)."""
-        return not self.fatal
+        """Indexing can proceed (rejected records are skipped): nothing fatal and at least one valid pin."""
+        return not self.unusable_reasons
+
+    @property
+    def unusable_reasons(self) -> list[str]:
+        """Why nothing can be indexed: the fatal problems, or no valid pin in ``pins.jsonl``."""
+        if self.fatal:
+            return list(self.fatal)
+        pins = self.files.get("pins.jsonl")
+        if pins is None or not pins.present:
+            return ["pins.jsonl was not read"]
+        if pins.valid == 0:
+            if pins.rejected == 0:
+                return ["pins.jsonl has no records"]
+            codes = ", ".join(f"{code}={n}" for code, n in sorted(pins.error_counts.items(), key=lambda kv: -kv[1]))
+            return [f"no valid pin: all {pins.rejected} records of pins.jsonl were rejected"
+                    + (f" (errors: {codes})" if codes else "")]
+        return []
+
+    @property
+    def status(self) -> str:
+        """``clean``, ``usable_with_rejects`` or ``unusable`` (``pinsearch validate``'s exit status 0, 3, 4)."""
+        if not self.usable:
+            return "unusable"
+        return "clean" if self.rejected == 0 else "usable_with_rejects"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "corpus_dir": self.corpus_dir,
             "ok": self.ok,
             "usable": self.usable,
+            "status": self.status,
+            "unusable_reasons": self.unusable_reasons,
             "valid": self.valid,
             "rejected": self.rejected,
             "fatal": list(self.fatal),
@@ -104,11 +129,14 @@ class ValidationReport:
     def summary(self, max_lines: int = 20) -> str:
         """A few lines for humans: status, a table of files, the first errors."""
         lines: list[str] = []
-        status = ("FATAL" if self.fatal else "OK" if self.ok
-                  else f"{self.rejected} record(s) rejected")
+        status = ("FATAL" if self.fatal else "UNUSABLE" if not self.usable else "OK" if self.ok
+                  else f"usable, {self.rejected} record(s) rejected")
         lines.append(f"corpus {self.corpus_dir}: {status}")
         for msg in self.fatal:
             lines.append(f"  fatal: {msg}")
+        if not self.fatal:
+            for msg in self.unusable_reasons:
+                lines.append(f"  unusable: {msg}")
         width = max((len(n) for n in self.files), default=10)
         for name, st in self.files.items():
             if not st.present:

@@ -12,10 +12,11 @@ values (``<key>.pins.joblib``):
 * ``interests``: the pin's ``content_hash`` (title, description, link, boards and board names, image
   annotations, language, saves -- exactly what the index document stores and compares); the pins
   are classified together with their board-mates, whose matches give the co-occurrence feature;
-* ``annotations``: that, plus the board descriptions, the linked page's ``pages.jsonl`` row and the
-  queries with clicks on the pin (the annotator's other sources);
+* ``annotations``: that, plus the board descriptions, the linked page's ``pages.jsonl`` row and HTML
+  file content, and the queries with clicks on the pin (the annotator's other sources);
 * ``cohesion``: the content hash, the image embedding and the linked page's ``pages.jsonl`` row (a
-  re-fetched page gets a new ``fetched_at``), so a pin whose page changed is re-scored too.
+  re-fetched page gets a new ``fetched_at``) and HTML file content, so a pin whose page changed is
+  re-scored too, even when only the HTML file was rewritten.
 
 Pins are compared with the cache's own record, not with the index: the cached values are what is
 being updated, and they stay right even if the index was rebuilt without signals in between.
@@ -57,6 +58,7 @@ class CorpusState:
         self._pages: dict[str, Page] = {}
         self._context: Any = None
         self._hashes: dict[str, str] | None = None
+        self._page_files: dict[str, str] = {}
 
     def _load(self) -> None:
         if self._loaded:
@@ -100,10 +102,24 @@ class CorpusState:
         return self._hashes
 
     def page_row(self, pin: Pin) -> str:
+        """The linked page's ``pages.jsonl`` row and a digest of its HTML file's content (what the
+        page-reading signals see of it), or "" for a pin without a known page."""
         page = self.pages.get(pin.link) if pin.link else None
         if page is None:
             return ""
-        return f"{page.status}\x1f{page.path or ''}\x1f{page.fetched_at.isoformat() if page.fetched_at else ''}"
+        return (f"{page.status}\x1f{page.path or ''}\x1f{page.fetched_at.isoformat() if page.fetched_at else ''}"
+                f"\x1f{self.page_file_digest(page.path) if page.path else ''}")
+
+    def page_file_digest(self, path: str) -> str:
+        """sha1 of one page file's content (``<missing>`` when it cannot be read), once per run."""
+        found = self._page_files.get(path)
+        if found is None:
+            try:
+                found = hashlib.sha1((self.corpus_dir / path).read_bytes()).hexdigest()
+            except OSError:
+                found = "<missing>"
+            self._page_files[path] = found
+        return found
 
 
 def _digest(*parts: str) -> str:

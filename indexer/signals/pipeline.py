@@ -2,7 +2,11 @@
 
 Each signal is a batch function over the corpus directory returning ``pin id -> value``. The cache
 key is the signal's name and version plus a fingerprint of exactly the corpus files it reads, so
-editing ``sessions.jsonl`` recomputes Pin2Vec but not annotations, plus -- for signals with tunable
+editing ``sessions.jsonl`` recomputes Pin2Vec but not annotations. Every file a signal reads counts:
+``boards.jsonl`` for all of them (a pin is only valid when its boards are, and the other files are
+checked against the valid pins), and for the signals that read landing pages (``page_files``:
+cohesion, annotations) the content of every HTML file ``pages.jsonl`` points to, so a re-fetched or
+deleted page recomputes them even when ``pages.jsonl`` itself did not change. Plus -- for signals with tunable
 parameters (Pin2Vec's ``window`` and ``epochs``) -- a digest of the parameter values in effect, so a
 run with other parameters never reuses values computed with the old ones. Results are stored with
 joblib under ``<cache_dir>/<signal>/<key>.joblib``.
@@ -29,7 +33,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import joblib
@@ -47,6 +51,7 @@ class SignalSpec:
     trains_model: bool = False    # called with model_dir=<cache>/models/<name>, where query-side code finds it
     params: tuple[str, ...] = ()  # keyword arguments of ``function`` a run may set; part of the cache key
     settings: tuple[tuple[str, Any], ...] = ()  # their values for one run (``configure``), not set at register
+    page_files: bool = False      # also reads the HTML files pages.jsonl points to: their content is in the key
 
 
 SIGNALS: dict[str, SignalSpec] = {}
@@ -85,18 +90,66 @@ def model_dir(cache_dir: str | Path, name: str) -> Path:
     return Path(cache_dir) / "models" / name
 
 
-def fingerprint(corpus_dir: Path, inputs: tuple[str, ...]) -> str:
+def fingerprint(corpus_dir: Path, inputs: tuple[str, ...], *, page_files: bool = False,
+                memo: dict[str, str] | None = None) -> str:
+    """A digest of the content of the input files (a missing file counts as ``<missing>``) and, with
+    ``page_files``, of every HTML file ``pages.jsonl`` points to (:func:`page_files_digest`).
+    ``memo`` shares that page digest between the signals of one run (it reads every page file)."""
     digest = hashlib.sha1()
     for name in inputs:
         path = corpus_dir / name
         digest.update(name.encode())
         if path.is_file():
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+            digest.update(_file_digest(path))
         else:
             digest.update(b"<missing>")
+    if page_files:
+        if memo is None:
+            memo = {}
+        if "pages" not in memo:
+            memo["pages"] = page_files_digest(corpus_dir)
+        digest.update(b"<page files>" + memo["pages"].encode())
     return digest.hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha1()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def page_files_digest(corpus_dir: str | Path) -> str:
+    """A digest of every landing-page HTML file of a corpus: the ``path`` of each ``pages.jsonl`` row
+    (read leniently: a line that is not JSON is skipped here, the signals' reader rejects it) and the
+    file's content, or ``<missing>``. Paths the corpus reader refuses (absolute, with ``..``) are not
+    read. Sorted by path, so reordering ``pages.jsonl`` rows alone changes nothing here."""
+    corpus_dir = Path(corpus_dir)
+    pages = corpus_dir / "pages.jsonl"
+    paths: set[str] = set()
+    if pages.is_file():
+        with pages.open("rb") as fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict) and isinstance(row.get("path"), str) and row["path"]:
+                    paths.add(row["path"])
+    digest = hashlib.sha1()
+    for rel in sorted(paths):
+        digest.update(rel.encode("utf-8", "surrogatepass") + b"\x00")
+        pure = PurePosixPath(rel.replace("\\", "/"))
+        if pure.is_absolute() or ".." in pure.parts or (len(rel) > 1 and rel[1] == ":"):
+            digest.update(b"<not read>")
+            continue
+        path = corpus_dir / rel
+        try:
+            digest.update(_file_digest(path) if path.is_file() else b"<missing>")
+        except OSError:
+            digest.update(b"<unreadable>")
+    return digest.hexdigest()
 
 
 def _function(spec: SignalSpec) -> Callable[..., Any]:
@@ -132,10 +185,11 @@ def configure(spec: SignalSpec, overrides: Mapping[str, Any] | None = None) -> S
     return replace(spec, settings=tuple(sorted(signal_params(spec, overrides).items())))
 
 
-def cache_key(spec: SignalSpec, corpus_dir: str | Path) -> str:
-    """``v<version>-<input fingerprint>``, plus ``-p<digest>`` of the parameter values in effect for
-    signals with tunable parameters (``spec.settings``, see :func:`configure`)."""
-    key = f"v{spec.version}-{fingerprint(Path(corpus_dir), spec.inputs)}"
+def cache_key(spec: SignalSpec, corpus_dir: str | Path, *, memo: dict[str, str] | None = None) -> str:
+    """``v<version>-<input fingerprint>`` (input files, and page HTML files for ``page_files`` signals),
+    plus ``-p<digest>`` of the parameter values in effect for signals with tunable parameters
+    (``spec.settings``, see :func:`configure`). ``memo``: see :func:`fingerprint`."""
+    key = f"v{spec.version}-{fingerprint(Path(corpus_dir), spec.inputs, page_files=spec.page_files, memo=memo)}"
     params = dict(spec.settings)
     if params:
         digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
@@ -165,9 +219,10 @@ def compute_signals(corpus_dir: str | Path, cache_dir: str | Path | None, names:
                   if name in (params or {}) or SIGNALS[name].params}
     state = CorpusState(corpus_dir)  # read lazily, once, by the signals that need it
     result = SignalSet()
+    memo: dict[str, str] = {}  # the page files' digest, computed once for the signals that read pages
     for name in names or list(SIGNALS):
         spec = configured.get(name, SIGNALS[name])
-        key = cache_key(spec, corpus_dir)
+        key = cache_key(spec, corpus_dir, memo=memo)
         folder = Path(cache_dir) / name if cache_dir is not None else None
         cache_file = folder / f"{key}.joblib" if folder is not None else None
         instant = INSTANT.get(name) if spec.trains_model else None
@@ -315,18 +370,22 @@ def _instant_update(name: str, instant: Any, state: Any, folder: Path, model: Pa
     return values, counts
 
 
-# The signals pinsearch computes; each module's batch function returns pin id -> value.
+# The signals pinsearch computes; each module's batch function returns pin id -> value. ``inputs``
+# lists every corpus file the signal's readers open, including ``boards.jsonl`` everywhere: the
+# validating reader checks pins' board references before it yields a pin (a garbage boards.jsonl
+# rejects every pin), and sessions, logs and judgements against the valid pins.
 register(SignalSpec("cooccur", "indexer.signals.cooccurrence:cooccurrence_candidates", ("pins.jsonl", "boards.jsonl")))
 # pin2vec v2: trains_model, so the model behind the indexed vectors is saved (and the cache entries of
 # v1, which saved none, are recomputed once). It has no instant path: when sessions change it retrains
 # in batch, on incremental runs too.
-register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors", ("pins.jsonl", "sessions.jsonl"),
+register(SignalSpec("pin2vec", "indexer.signals.pin2vec:pin2vec_vectors",
+                    ("pins.jsonl", "boards.jsonl", "sessions.jsonl"),
                     version=2, trains_model=True, params=("window", "epochs")))
-register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores", ("pins.jsonl", "pages.jsonl",
-                                                                      "judgements/cohesion.jsonl"),
-                   version=2, trains_model=True))
+register(SignalSpec("cohesion", "indexer.cohesion:cohesion_scores",
+                    ("pins.jsonl", "boards.jsonl", "pages.jsonl", "judgements/cohesion.jsonl"),
+                    version=2, trains_model=True, page_files=True))
 register(SignalSpec("interests", "indexer.interests.classify:classify_corpus",
                     ("pins.jsonl", "boards.jsonl", "judgements/interests.jsonl"), trains_model=True))
 register(SignalSpec("annotations", "indexer.signals.annotation_signal:annotations_signal",
                     ("pins.jsonl", "boards.jsonl", "pages.jsonl", "search_log.jsonl",
-                     "judgements/annotations.jsonl"), trains_model=True))
+                     "judgements/annotations.jsonl"), trains_model=True, page_files=True))

@@ -106,7 +106,8 @@ def test_pipeline_reindex_saves_the_model_behind_the_indexed_vectors(tiny_corpus
     assert model.epochs == 2 and model.window == 5
     record = read_model_record(cache, "pin2vec")
     assert record is not None and record["version"] == SIGNALS["pin2vec"].version
-    assert record["params"] == {"window": 5, "epochs": 2} and record["inputs"] == ["pins.jsonl", "sessions.jsonl"]
+    assert record["params"] == {"window": 5, "epochs": 2}
+    assert record["inputs"] == ["pins.jsonl", "boards.jsonl", "sessions.jsonl"]  # pins are checked against boards
     assert record["cache_key"] == cache_key(configure(SIGNALS["pin2vec"], {"epochs": 2}), tiny_corpus)
     assert record["cache_key"].split("-")[1] == record["fingerprint"] and "pin2vec.model" in record["model_files"]
     es = pinsearch.connect(f"embedded://{tmp_path / 'data'}")
