@@ -26,9 +26,24 @@ FRESHNESS_HALF_LIFE_DAYS = 90.0
 MAPPINGS_PACKAGE = "pinsearch.mappings"      # package data of the pinsearch distribution
 
 
-def load_pins_mapping() -> dict[str, Any]:
-    """Settings and mappings for a pins index (the versioned JSON file in ``pinsearch/mappings/``)."""
-    return json.loads(resources.files(MAPPINGS_PACKAGE).joinpath("pins.json").read_text())
+KNN_ENGINES = ("faiss", "lucene")
+DEFAULT_KNN_ENGINE = "faiss"
+"""What OpenSearch distributions use for HNSW; ``lucene`` serves the same queries without native
+code (the only choice on a node built from Maven Central's k-NN plugin, which has none)."""
+
+
+def load_pins_mapping(knn_engine: str = DEFAULT_KNN_ENGINE) -> dict[str, Any]:
+    """Settings and mappings for a pins index (the versioned JSON file in ``pinsearch/mappings/``),
+    with ``knn_engine`` as the method engine of every ``knn_vector`` field, recorded in ``_meta``."""
+    if knn_engine not in KNN_ENGINES:
+        raise ValueError(f"k-NN engine [{knn_engine}] is not one of {', '.join(KNN_ENGINES)}")
+    body = json.loads(resources.files(MAPPINGS_PACKAGE).joinpath("pins.json").read_text())
+    mappings = body["mappings"]
+    for spec in mappings["properties"].values():
+        if spec.get("type") == "knn_vector":
+            spec["method"]["engine"] = knn_engine
+    mappings.setdefault("_meta", {})["knn_engine"] = knn_engine
+    return body
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ from opensearchpy import OpenSearch, helpers
 
 from indexer.corpus import Board, CorpusReader, Pin, Reject
 from indexer.corpus.reader import ValidationOptions
-from indexer.documents import PinSignals, load_pins_mapping, pin_document
+from indexer.documents import DEFAULT_KNN_ENGINE, PinSignals, load_pins_mapping, pin_document
 from indexer.reindex_guard import Coverage, GuardOptions, Problem, check_guard, live_coverage
 
 SignalProvider = Callable[[Pin], PinSignals]
@@ -131,7 +131,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
                    chunk_size: int = 1000, progress: bool = True,
                    on_reject: Callable[[Reject], None] | None = None,
                    rejects_dir: str | Path | None = None, guard: GuardOptions | None = None,
-                   signal_errors: Mapping[str, str] | None = None) -> ReindexReport:
+                   signal_errors: Mapping[str, str] | None = None,
+                   knn_engine: str = DEFAULT_KNN_ENGINE) -> ReindexReport:
     """Build ``alias-vN`` from the corpus, verify it and move ``alias`` to it in one atomic call.
 
     Raises :class:`ReindexError` without touching the alias when any document is refused by the
@@ -143,7 +144,10 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
 
     ``signals`` is a :class:`~indexer.signals.pipeline.SignalSet` (its failed signals count as
     missing) or any ``pin -> PinSignals`` callable, whose failures ``signal_errors`` names.
+    ``knn_engine`` (``faiss`` or ``lucene``) is the HNSW engine of the vector fields, recorded in
+    the mapping ``_meta``.
     """
+    body = load_pins_mapping(knn_engine)  # first: an unknown engine fails before anything is touched
     signal_fn, signal_errors, computed = _signal_source(signals, signal_errors)
     guard = guard or GuardOptions()
     corpus_dir = Path(corpus_dir)
@@ -163,7 +167,6 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     previous = sorted(live)[0] if live else None
     report = ReindexReport(alias=alias, index=index, version=version, previous_index=previous,
                            deleted_stale=stale)
-    body = load_pins_mapping()
     client.indices.create(index=index, body={"settings": body["settings"], "mappings": body["mappings"]})
     timings["prepare"] = time.perf_counter() - started
 
@@ -215,7 +218,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     timings["guard"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects, coverage=coverage,
+    _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects, knn_engine=knn_engine,
+                       coverage=coverage,
                        missing_signals=missing, refused=problems)
     timings["provenance"] = time.perf_counter() - t0
     if problems:
@@ -257,7 +261,8 @@ def _signal_source(signals: Any, signal_errors: Mapping[str, str] | None
 
 
 def _record_provenance(client: OpenSearch, index: str, alias: str, version: int, corpus_dir: Path,
-                       indexed: int, rejects: int, *, coverage: Coverage | None = None,
+                       indexed: int, rejects: int, *, knn_engine: str = DEFAULT_KNN_ENGINE,
+                       coverage: Coverage | None = None,
                        missing_signals: Mapping[str, str] | None = None,
                        refused: list[Problem] | None = None) -> None:
     """Write what this index version was built from, and which LTR models were active, into its
@@ -265,7 +270,7 @@ def _record_provenance(client: OpenSearch, index: str, alias: str, version: int,
     so the next training or activation can tell whether it is looking at the same data. Also the
     per-signal coverage (what the next reindex compares with), the signals it lacks
     (``missing_signals``) and, for a build the guard refused, why (``refused``)."""
-    meta = load_pins_mapping()["mappings"].get("_meta", {})
+    meta = load_pins_mapping(knn_engine)["mappings"].get("_meta", {})
     models: dict[str, Any] = {}
     try:
         from ranking.ltr.rescore import RELATED_FEATURESET, SEARCH_FEATURESET

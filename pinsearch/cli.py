@@ -67,6 +67,13 @@ exit status:
 """
 
 
+KNN_ENGINES = ("faiss", "lucene")   # indexer.documents.KNN_ENGINES (not imported: --help stays fast)
+DEFAULT_KNN_ENGINE = "faiss"
+KNN_ENGINE_HELP = ("HNSW engine of the pin2vec vectors (default faiss, as OpenSearch distributions; lucene "
+                   "needs no native code: use it on a node from `pinsearch cluster start`); recorded in the "
+                   "index _meta")
+
+
 class CommandError(Exception):
     """A user-facing failure: printed as one line, exit status ``exit_code`` (default 1)."""
 
@@ -125,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Pin2Vec skip-gram window (default 5); part of the cache key, so changing it retrains")
     p.add_argument("--pin2vec-epochs", type=_positive_int, default=None, metavar="N",
                    help="Pin2Vec training epochs (default 10); part of the cache key, so changing it retrains")
+    p.add_argument("--knn-engine", choices=KNN_ENGINES, default=DEFAULT_KNN_ENGINE,
+                   help=KNN_ENGINE_HELP)
     p.add_argument("--rejects-dir", type=Path, default=None, metavar="DIR",
                    help="where a full reindex lists documents the engine refused "
                         "(default CORPUS/.validation/rejects, beside the corpus rejects of `validate`)")
@@ -155,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the corpus and the embedded data go (default ./pinsearch-demo)")
     p.add_argument("--size", choices=["XS", "S", "M"], default="S")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--knn-engine", choices=KNN_ENGINES, default=DEFAULT_KNN_ENGINE, help=KNN_ENGINE_HELP)
     p.set_defaults(handler=cmd_demo)
 
     import importlib
@@ -255,7 +265,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                 _print_missing(incremental.missing_signals)
             return 0
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
-                                signals=signal_set, rejects_dir=args.rejects_dir, guard=guard)
+                                signals=signal_set, rejects_dir=args.rejects_dir, guard=guard,
+                                knn_engine=args.knn_engine)
     except ReindexRefused as exc:
         if _opt(args, "json", False):
             _print_json(exc.to_dict())
@@ -390,7 +401,7 @@ def _print_hits(query: str, hits: list[Any]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pinsearch.demo import run_demo
     payload = run_demo(args.workdir, size=args.size, seed=args.seed, cluster=getattr(args, "cluster", None),
-                       quiet=_opt(args, "quiet", False), as_json=_opt(args, "json", False))
+                       knn_engine=args.knn_engine, quiet=_opt(args, "quiet", False), as_json=_opt(args, "json", False))
     if _opt(args, "json", False):
         _print_json(payload)
     return 0
@@ -417,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{_reason(exc.info)}", file=sys.stderr)
             return 1
         from localnode.store import DataDirLockedError
-        if isinstance(exc, DataDirLockedError):
+        from ranking.ltr.plugin import LtrPluginMissing
+        if isinstance(exc, (DataDirLockedError, LtrPluginMissing)):
             print(f"pinsearch {args.command}: error: {exc}", file=sys.stderr)
             return 1
         raise

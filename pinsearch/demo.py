@@ -18,10 +18,12 @@ from rich.console import Console
 
 from indexer.corpus import validate_corpus
 from indexer.corpus.sample import generate_sample
+from indexer.documents import DEFAULT_KNN_ENGINE
 from indexer.reindex import reindex_corpus
 from indexer.signals.pipeline import SIGNALS, compute_signals
 from pinsearch.client import connect
 from ranking.ltr.pipeline import train_and_activate
+from ranking.ltr.plugin import ltr_plugin_missing
 from ranking.ltr.rescore import search_rescore
 from ranking.metrics import ndcg_at_k
 from ranking.query_signals import query_signals_for
@@ -30,6 +32,7 @@ from ranking.search import search_pins
 
 
 def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | None = None,
+             knn_engine: str = DEFAULT_KNN_ENGINE,
              quiet: bool = False, as_json: bool = False, n_example_queries: int = 3,
              n_eval_queries: int = 200) -> dict[str, Any]:
     console = Console(quiet=quiet or as_json)
@@ -63,7 +66,8 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
 
         t0 = time.perf_counter()
         console.rule("4. reindex")
-        reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json), signals=signal_set.for_pin)
+        reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json), signals=signal_set,
+                                 knn_engine=knn_engine)
         timings["reindex"] = time.perf_counter() - t0
         say(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")
@@ -72,8 +76,13 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         console.rule("5. learning to rank (search and Related Pins): click model -> triplets -> RankSVM -> "
                      "model/linear -> parity -> activate")
         query_signals = query_signals_for(workdir / "cache")
-        ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else say,
-                                 query_signals=query_signals)
+        ltr_missing = ltr_plugin_missing(client)
+        if ltr_missing is None:
+            ltr = train_and_activate(client, sample_dir, progress=None if (quiet or as_json) else say,
+                                     query_signals=query_signals)
+        else:
+            console.print(f"[bold yellow]LTR skipped:[/] {ltr_missing}", highlight=False)
+            ltr = {kind: {"skipped": ltr_missing} for kind in ("search", "related")}
         timings["ltr"] = time.perf_counter() - t0
         for kind, summary in ltr.items():
             say(f"{kind}: {_ltr_line(summary)}")
@@ -113,7 +122,8 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
             scores.append(ndcg_at_k(ranked, truth[query], 10))
         evaluation = {"pinsearch_first_pass": {"ndcg@10": round(sum(scores) / max(len(scores), 1), 4),
                                                "queries": len(scores)},
-                      "ltr_heldout": {kind: {k: summary.get(k) for k in ("first_pass", "ltr", "delta") if k in summary}
+                      "ltr_heldout": {kind: {k: summary.get(k) for k in ("first_pass", "ltr", "delta", "skipped")
+                                             if k in summary}
                                       for kind, summary in ltr.items()}}
         timings["evaluate"] = time.perf_counter() - t0
         console.print(evaluation)  # a dict: rich pretty-prints it

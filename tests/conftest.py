@@ -40,7 +40,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if TALLY.compared:
+    if TALLY.compared or TALLY.skipped:
         TALLY.save(TALLY_DIR)
 
 
@@ -48,10 +48,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
     if hasattr(config, "workerinput") or not TALLY_DIR.exists():
         return
     total = Tally.load_all(TALLY_DIR)
-    if not total.compared:
+    if not (total.compared or total.skipped):
         return
     terminalreporter.write_sep("-", "localnode vs real OpenSearch")
     terminalreporter.write_line(f"requests compared: {total.compared}, identical: {total.identical}, "
                                 f"known differences: {total.known}, unexplained differences: {total.different}")
     for reason, count in sorted(total.known_reasons.items()):
         terminalreporter.write_line(f"  known ({count}): {reason}")
+    for reason, count in sorted(total.skipped.items()):
+        terminalreporter.write_line(f"  not compared ({count}): {reason}")

@@ -117,7 +117,10 @@ class VectorIndex:
         self._plain_params: dict[int, Any] = {}
         # whether faiss' l2 distances are the exact ones (None: not decided yet, after
         # _distances_to_check more bit-for-bit comparisons)
-        self._trust_distances: bool | None = None if spec.space_type == spaces.L2 else False
+        # faiss' own l2 distances may stand in for a recomputation once checked; never for the lucene
+        # engine, whose scores follow Lucene's operation order, not faiss'.
+        self._trust_distances: bool | None = (None if spec.space_type == spaces.L2 and spec.engine != LUCENE
+                                              else False)
         self._distances_to_check = _DISTANCE_CHECKS
         self._lock = threading.Lock()
 
@@ -208,6 +211,9 @@ class VectorIndex:
     def _row_scores(self, q: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         """Exact scores for ``rows`` (positions; None = every row)."""
         space = self.spec.space_type
+        engine = self.spec.engine
+        if engine == LUCENE:  # Lucene's own arithmetic (no cached norms: it recomputes them)
+            return spaces.score(space, q, self.vectors if rows is None else self.vectors[rows], engine=engine)
         if rows is None:
             norms = self._norms() if space == spaces.COSINESIMIL else None
             return spaces.score(space, q, self.vectors, norms)

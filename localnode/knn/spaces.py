@@ -204,8 +204,25 @@ def linf_distance(query: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 def raw_similarity(space_type: str, query: np.ndarray, vectors: np.ndarray,
-                   sq_norms: np.ndarray | None = None) -> np.ndarray:
-    """The un-translated metric of a space: d², cos, dot, l1 or linf distance."""
+                   sq_norms: np.ndarray | None = None, *, lucene: bool = False) -> np.ndarray:
+    """The un-translated metric of a space: d², cos, dot, l1 or linf distance.
+
+    ``lucene``: computed with Lucene's own operation order (:mod:`localnode.knn.lucene_math`), as
+    the ``lucene`` engine and the ``knn_score`` script do on a cluster; otherwise as faiss does.
+    """
+    if lucene and space_type in (L2, COSINESIMIL, INNER_PRODUCT, L1):
+        from localnode.knn import lucene_math
+        q = as_query_vector(query)
+        matrix = as_vector_matrix(vectors, q.shape[0])
+        if matrix.shape[0] == 0:
+            return np.empty(0, dtype=np.float32)
+        if space_type == L2:
+            return lucene_math.square_distance_rows(q, matrix)
+        if space_type == INNER_PRODUCT:
+            return lucene_math.dot_product_rows(q, matrix)
+        if space_type == L1:
+            return lucene_math.l1_rows(q, matrix)
+        return lucene_math.cosine_rows(q, matrix)
     if space_type == L2:
         return l2_squared(query, vectors)
     if space_type == COSINESIMIL:
@@ -257,9 +274,10 @@ def translate(space_type: str, raw: np.ndarray) -> np.ndarray:
 
 
 def score(space_type: str, query: np.ndarray, vectors: np.ndarray,
-          sq_norms: np.ndarray | None = None) -> np.ndarray:
-    """2.19 k-NN scores of ``vectors`` for ``query`` (knn query, ANN and exact paths alike)."""
-    return translate(space_type, raw_similarity(space_type, query, vectors, sq_norms))
+          sq_norms: np.ndarray | None = None, *, engine: str = "faiss") -> np.ndarray:
+    """2.19 k-NN scores of ``vectors`` for ``query`` (knn query, ANN and exact paths alike), with
+    the arithmetic of ``engine``'s similarity code."""
+    return translate(space_type, raw_similarity(space_type, query, vectors, sq_norms, lucene=engine == "lucene"))
 
 
 def script_score(space_type: str, query: np.ndarray, vectors: np.ndarray, *,
@@ -278,9 +296,13 @@ def script_score(space_type: str, query: np.ndarray, vectors: np.ndarray, *,
     q = as_query_vector(query)
     if space == COSINESIMIL:
         check_not_zero_vector(space, q)
-        cos = cosine_similarity(q, vectors)
+        from localnode.knn import lucene_math
+        matrix = as_vector_matrix(vectors, q.shape[0])
+        cos = lucene_math.script_cosine_rows(q, matrix) if matrix.shape[0] else np.empty(0, dtype=np.float32)
         return (_ONE + cos) if legacy_cosine else translate_cosine(cos)
-    return score(space, q, vectors)
+    # The script scores in Java with Lucene's VectorUtil (and the plugin's own l1 loop), whatever
+    # engine indexed the field: Lucene's operation order, checked against a real node.
+    return translate(space, raw_similarity(space, q, vectors, lucene=True))
 
 
 # -- radial search -------------------------------------------------------------------------------

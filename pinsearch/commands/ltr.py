@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ranking.ltr.plugin import require_ltr_plugin
 from pinsearch.commands.common import client_for, fail, option, print_json
 
 KINDS = ("search", "related")
@@ -134,6 +135,7 @@ def cmd_features_upload(args: argparse.Namespace) -> int:
         upload_featureset,
     )
     client = client_for(args)
+    require_ltr_plugin(client)
     try:
         kinds = ["search", "related"] if args.set == "all" else [args.set]
         results = [upload_featureset(client, load_featureset(k), index=option(args, "index", "pins")) for k in kinds]
@@ -158,6 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ranking.ltr.pipeline import train_search_model
     from ranking.ltr.related_pipeline import train_related_model
     client = client_for(args)
+    require_ltr_plugin(client)
     corpus = args.corpus / "corpus" if (args.corpus / "corpus").is_dir() else args.corpus
     index = option(args, "index", "pins")
     summaries = []
@@ -210,6 +213,7 @@ def _train_activate(args: argparse.Namespace) -> int:
     from ranking.ltr.pipeline import train_and_activate
     from ranking.ltr.report import SUMMARY_FILE, ReportError, load_summaries, save_summaries, write_report
     client = client_for(args)
+    require_ltr_plugin(client)
     try:
         summaries = train_and_activate(client, args.corpus, option(args, "index", "pins"), seed=args.seed,
                                        query_signals=_query_signals(args), force=args.force, out_dir=args.out,
@@ -293,6 +297,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         raise fail(f"{args.model}: not a model file written by 'ltr train' ({exc})") from None
     index = option(args, "index", "pins")
     client = client_for(args)
+    require_ltr_plugin(client)
     try:
         fs, version = spec["featureset"], int(spec["featureset_version"])
         kind = spec.get("kind") or ("related" if fs == RELATED_FEATURESET else "search")
@@ -345,6 +350,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     queries = sorted(q for q in truth if (args.all_queries or is_test(q)) and any(r > 0 for r in truth[q].values()))
     index = option(args, "index", "pins")
     client = client_for(args)
+    require_ltr_plugin(client)
     try:
         record = active_model(client, SEARCH_FEATURESET if kind == "search" else RELATED_FEATURESET)
         if record is None:

@@ -412,6 +412,8 @@ def train_and_activate(client: OpenSearch, sample_out_dir: str | Path, index: st
     unknown = [k for k in kinds if k not in LTR_KINDS]
     if unknown:
         raise ValueError(f"unknown LTR kind(s) {unknown}; use {', '.join(LTR_KINDS)}")
+    from ranking.ltr.plugin import require_ltr_plugin
+    require_ltr_plugin(client)
     out: dict[str, dict[str, Any]] = {}
     if "search" in kinds:
         out["search"] = activate_search_model(client, sample_out_dir, index, seed=seed, query_signals=query_signals,

@@ -186,6 +186,11 @@ class Tally:
     known: int = 0
     different: int = 0
     known_reasons: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def add_skipped(self, reason: str) -> None:
+        """A request that cannot be compared (the real node lacks what it needs); reported, not hidden."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     def add(self, identical: bool, known_reason: str | None = None) -> None:
         self.compared += 1
@@ -213,6 +218,8 @@ class Tally:
             total.different += part["different"]
             for reason, count in part["known_reasons"].items():
                 total.known_reasons[reason] = total.known_reasons.get(reason, 0) + count
+            for reason, count in part.get("skipped", {}).items():
+                total.skipped[reason] = total.skipped.get(reason, 0) + count
         return total
 
 
@@ -284,3 +291,25 @@ def check(diffs: list[str], *, known: str | None = None, context: str = "") -> N
         return
     TALLY.add(not diffs)
     assert not diffs, f"{context}:\n  " + "\n  ".join(diffs)
+
+
+ANN_KNOWN = ("approximate k-NN with the lucene engine: Lucene walks its own HNSW graph, localnode a faiss "
+             "graph (or exact search under index.knn.advanced.approximate_threshold); every document both "
+             "return scores the same, but a graph can miss a true neighbour")
+
+
+def compare_ann(local: Answer, real: Answer, min_overlap: float = 0.8) -> list[str]:
+    """Differences of a request with an approximate ``knn`` clause: empty when identical; the known
+    ANN difference when only the returned documents differ. Raises AssertionError when a document
+    both engines return scores differently, or when the result sets overlap less than
+    ``min_overlap`` (graphs that disagree that much are a bug, not approximation)."""
+    diffs = compare_search(local, real, source=False)
+    if not diffs or local.is_error or real.is_error:
+        return diffs
+    lh = {h["_id"]: h["_score"] for h in local.body["hits"]["hits"]}
+    rh = {h["_id"]: h["_score"] for h in real.body["hits"]["hits"]}
+    common = set(lh) & set(rh)
+    bad = [i for i in common if not _same_float32(lh[i], rh[i])]
+    assert not bad, f"common hits score differently: {[(i, lh[i], rh[i]) for i in bad[:5]]}"
+    assert len(common) >= min_overlap * max(len(lh), len(rh)), f"ANN results overlap too little: {diffs}"
+    return diffs

@@ -132,17 +132,41 @@ class BoolQuery(Query):
     def children(self) -> list[Query]:
         return [*self.must, *self.should, *self.filters, *self.must_not]
 
+    def _min_should(self) -> int:
+        """The absolute ``minimum_should_match`` OpenSearch computes when it builds the Lucene query."""
+        return min_should_match(len(self.should), self.minimum_should_match) if self.should else 0
+
+    def _is_pure_disjunction(self) -> bool:
+        """Lucene's ``BooleanQuery.isPureDisjunction``, for a bool OpenSearch turns into a
+        ``BooleanQuery`` as it is: SHOULD clauses only, at most one required, no boost (a boosted
+        bool is a ``BoostQuery`` around it)."""
+        return (bool(self.should) and not (self.must or self.filters or self.must_not)
+                and self._min_should() <= 1 and self.boost == 1.0)
+
+    def flattened_should(self) -> list[Query]:
+        """SHOULD clauses after Lucene's rewrite "flatten nested disjunctions" (applied when this
+        bool's minimum_should_match is at most 1): a SHOULD clause that is itself a pure
+        disjunction is replaced by its own (flattened) clauses. It changes no match, but the
+        scores: Lucene sums all clause scores of a disjunction in double and rounds once, so a
+        nested bool's sum is no longer rounded to float on its own."""
+        if self._min_should() > 1:
+            return list(self.should)
+        flat: list[Query] = []
+        for clause in self.should:
+            if isinstance(clause, BoolQuery) and clause._is_pure_disjunction():
+                flat.extend(clause.flattened_should())
+            else:
+                flat.append(clause)
+        return flat
+
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
         if not (self.must or self.should or self.filters or self.must_not):
             return BoolWeight([], [], [], [], 0, match_all_score=boost)
         must = [q.weight(searcher, boost, scoring) for q in self.must]
-        should = [q.weight(searcher, boost, scoring) for q in self.should]
+        should = [q.weight(searcher, boost, scoring) for q in self.flattened_should()]
         filters = [q.weight(searcher, boost, False) for q in self.filters]
         must_not = [q.weight(searcher, boost, False) for q in self.must_not]
-        min_should = min_should_match(len(self.should), self.minimum_should_match)
-        if not self.should:
-            min_should = 0
-        return BoolWeight(must, should, filters, must_not, min_should)
+        return BoolWeight(must, should, filters, must_not, self._min_should())
 
 
 def _clauses(value: Any, ctx: ParseContext, key: str) -> list[Query]:
