@@ -175,15 +175,28 @@ def analyze(node: "Node", request: RestRequest) -> RestResponse:
         mapper = index.mapping.field(body["field"])
         analyzer_name = mapper.analyzer if mapper is not None and mapper.type == "text" else \
             ("keyword" if mapper is not None else "standard")
-    if any(k in body for k in ("tokenizer", "filter", "char_filter")):
-        raise OpenSearchError("custom analysis chains in _analyze are not supported by the embedded engine",
-                              status=400, error_type="illegal_argument_exception")
-    analyzer_name = analyzer_name or "standard"
-    if index is not None:
-        analyzer = index.analyzer(analyzer_name)
+    if "tokenizer" in body:  # an ad hoc chain: built as a custom analyzer of the index (or none)
+        from localnode.analysis.custom import UnknownAnalyzerError, build_analyzer
+        definition = {"type": "custom", "tokenizer": body["tokenizer"]}
+        for key in ("filter", "char_filter"):
+            if key in body:
+                definition[key] = body[key]
+        settings_analysis = index.settings.get("index.analysis") if index is not None else None
+        try:
+            analyzer = build_analyzer(definition, settings_analysis)
+        except UnknownAnalyzerError as exc:
+            raise IllegalArgumentError(str(exc)) from None
+    elif any(k in body for k in ("filter", "char_filter")):
+        raise OpenSearchError("_analyze with [filter] or [char_filter] but no [tokenizer] (a normalizer chain) is "
+                              "not supported by the embedded engine", status=400,
+                              error_type="illegal_argument_exception")
     else:
-        from localnode.index.analyzers import AnalyzerResolver
-        analyzer = AnalyzerResolver(None).get(analyzer_name)
+        analyzer_name = analyzer_name or "standard"
+        if index is not None:
+            analyzer = index.analyzer(analyzer_name)
+        else:
+            from localnode.index.analyzers import AnalyzerResolver
+            analyzer = AnalyzerResolver(None).get(analyzer_name)
     tokens = []
     offset = 0
     position_base = 0
