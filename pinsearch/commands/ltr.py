@@ -282,14 +282,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
     from ranking.ltr.pipeline import held_out_keys, parity_samples, read_relevance
     from ranking.ltr.related_pipeline import related_parity_samples
     from ranking.ltr.rescore import RELATED_FEATURESET
-    from ranking.ltr.upload import (
-        ActivationRefused,
-        activate,
-        active_model,
-        create_model,
-        model_name,
-        parity_check,
-    )
+    from ranking.ltr.activation import ActivationEvidence, activate_with_checks
+    from ranking.ltr.evaluate import compare
+    from ranking.ltr.upload import ActivationRefused, active_model, create_model, model_name, parity_check
     try:
         spec = json.loads(args.model.read_text())
         model = LinearModel.from_dict(spec)
@@ -314,15 +309,18 @@ def cmd_upload(args: argparse.Namespace) -> int:
             samples = related_parity_samples(client, queries, index=index)
         parity = parity_check(client, index, name, model, samples)
         result: dict[str, Any] = {"model": name, "kind": kind, "index": record["index"], "parity": parity}
-        if args.activate:
+        if args.activate:  # the same rule as `ltr train --activate` (ranking.ltr.activation)
             previous = active_model(client, fs)
-            models = {"candidate": name, **({"active": previous["name"]} if previous else {})}
+            models = {"first_pass": None, "candidate": name, **({"active": previous["name"]} if previous else {})}
             evaluation = _evaluator(client, kind, truth, queries, index, args)(models) if queries else {}
+            comparison = (compare(evaluation["first_pass"], evaluation["candidate"], ["ndcg@10"])
+                          if evaluation else None)
+            evidence = ActivationEvidence(parity=parity,
+                                          candidate_metric=evaluation.get("candidate", {}).get("ndcg@10"),
+                                          active_metric=evaluation.get("active", {}).get("ndcg@10"),
+                                          first_pass_comparison=comparison)
             try:
-                result["activation"] = activate(
-                    client, fs, name, parity=parity, force=args.force,
-                    candidate_metric=evaluation.get("candidate", {}).get("ndcg@10"),
-                    active_metric=evaluation.get("active", {}).get("ndcg@10"))
+                result["activation"] = activate_with_checks(client, fs, name, evidence, force=args.force)
             except ActivationRefused as exc:
                 raise fail(str(exc)) from None
     except ValueError as exc:

@@ -34,6 +34,7 @@ from ranking.ltr.clicks import (
     coec,
     impressions_from_log,
 )
+from ranking.ltr.activation import ActivationEvidence, activate_with_checks
 from ranking.ltr.evaluate import compare, evaluate_ranker
 from ranking.ltr.export import (
     OFFSET_FEATURE,
@@ -57,7 +58,6 @@ from ranking.ltr.rescore import sltr_rescore
 from ranking.ltr.triplets import Triplet, build_triplets
 from ranking.ltr.upload import (
     ActivationRefused,
-    activate,
     active_model,
     create_model,
     model_name,
@@ -245,19 +245,6 @@ def train_from_clicks(client: OpenSearch, kind: str, rows: list[ImpressionRow], 
             "validation_params": validation_params(fs, _index_mapping(client, index))}
 
 
-def first_pass_gate(name: str, comparison: Mapping[str, Any], metric: str = "ndcg@10") -> str | None:
-    """Why a first model must not go live, or None. With no active model the ranking users get is the
-    first pass, so a candidate is refused when it is measurably worse than that: the bootstrap 95 %
-    interval of (LTR - first pass) on the held-out keys lies wholly below zero. A small, uncertain
-    loss is not a refusal (the interval then includes zero); ``force`` bypasses the gate."""
-    delta = comparison.get(metric) or {}
-    interval = delta.get("ci95")
-    if not interval or interval[1] >= 0:
-        return None
-    return (f"model {name}: held-out {metric} is worse than the first pass (delta {delta.get('delta', 0.0):+.4f}, "
-            f"95 % CI [{interval[0]:+.4f}, {interval[1]:+.4f}]); not activated (use force to override)")
-
-
 def activate_and_report(client: OpenSearch, trained: Mapping[str, Any], *, corpus: Path, index: str,
                         truth: Mapping[str, Mapping[str, float]], test_keys: Sequence[str],
                         parity_samples: Callable[[], Sequence[ParitySample]],
@@ -286,16 +273,13 @@ def activate_and_report(client: OpenSearch, trained: Mapping[str, Any], *, corpu
     eval_seconds = time.perf_counter() - t0
     comparison = compare(evaluation["first_pass"], evaluation["ltr"], list(METRICS), seed=seed)
     activation: dict[str, Any]
-    gate = None if previous or force else first_pass_gate(name, comparison)
-    if gate is not None:
-        activation = {"refused": gate, "active": None}
-    else:
-        try:
-            activation = activate(client, fs.name, name, parity=parity_result,
-                                  candidate_metric=evaluation["ltr"]["ndcg@10"],
-                                  active_metric=evaluation["active"]["ndcg@10"] if previous else None, force=force)
-        except ActivationRefused as exc:
-            activation = {"refused": str(exc), "active": previous["name"] if previous else None}
+    evidence = ActivationEvidence(parity=parity_result, candidate_metric=evaluation["ltr"]["ndcg@10"],
+                                  active_metric=evaluation["active"]["ndcg@10"] if previous else None,
+                                  first_pass_comparison=comparison)
+    try:
+        activation = activate_with_checks(client, fs.name, name, evidence, force=force)
+    except ActivationRefused as exc:
+        activation = {"refused": str(exc), "active": previous["name"] if previous else None}
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

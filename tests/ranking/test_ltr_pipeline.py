@@ -220,10 +220,46 @@ def test_cli_search_explain_contributions_sum_to_the_rescore_score(trained, caps
 
 
 def test_first_model_measurably_worse_than_the_first_pass_is_refused() -> None:
-    from ranking.ltr.pipeline import first_pass_gate
+    from ranking.ltr.activation import first_pass_gate
     worse = {"ndcg@10": {"delta": -0.02, "ci95": [-0.035, -0.004], "wins": 10, "losses": 30}}
     reason = first_pass_gate("m1", worse)
     assert reason is not None and "worse than the first pass" in reason and "-0.0350" in reason
     assert first_pass_gate("m1", {"ndcg@10": {"delta": -0.01, "ci95": [-0.03, 0.01]}}) is None  # uncertain
     assert first_pass_gate("m1", {"ndcg@10": {"delta": 0.03, "ci95": [0.01, 0.05]}}) is None
     assert first_pass_gate("m1", {}) is None
+
+
+def test_one_activation_rule_for_train_and_upload(trained, tmp_path: Path) -> None:
+    """activate_with_checks: with no active model a candidate needs a first-pass comparison and must not
+    be measurably worse than the first pass (force overrides that, never parity); with an active model,
+    a lower metric is refused. `ltr upload --activate` goes through the same function."""
+    from ranking.ltr.activation import ActivationEvidence, activate_with_checks
+    from ranking.ltr.upload import _save_registry
+    es, summary, _ = trained
+    doc = registry(es, SEARCH_FEATURESET)
+    model = summary["model"]
+    ok_parity = {"passed": True, "checked": 10}
+    saved_active = doc["active"]
+    try:
+        doc["active"] = None
+        _save_registry(es, doc)
+        with pytest.raises(ActivationRefused, match="no held-out judgements"):
+            activate_with_checks(es, SEARCH_FEATURESET, model, ActivationEvidence(parity=ok_parity))
+        worse = {"ndcg@10": {"delta": -0.05, "ci95": [-0.08, -0.02]}}
+        with pytest.raises(ActivationRefused, match="worse than the first pass"):
+            activate_with_checks(es, SEARCH_FEATURESET, model,
+                                 ActivationEvidence(parity=ok_parity, first_pass_comparison=worse))
+        with pytest.raises(ActivationRefused, match="parity"):
+            activate_with_checks(es, SEARCH_FEATURESET, model,
+                                 ActivationEvidence(parity={"passed": False}, first_pass_comparison=worse), force=True)
+        forced = activate_with_checks(es, SEARCH_FEATURESET, model,
+                                      ActivationEvidence(parity=ok_parity, first_pass_comparison=worse), force=True)
+        assert forced["active"] == model
+        with pytest.raises(ActivationRefused, match="worse than the active"):
+            activate_with_checks(es, SEARCH_FEATURESET, model,
+                                 ActivationEvidence(parity=ok_parity, candidate_metric=0.4, active_metric=0.5))
+    finally:
+        doc = registry(es, SEARCH_FEATURESET)
+        doc["active"] = saved_active
+        _save_registry(es, doc)
+    assert active_model(es, SEARCH_FEATURESET)["name"] == saved_active
