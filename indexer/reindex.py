@@ -132,7 +132,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
                    on_reject: Callable[[Reject], None] | None = None,
                    rejects_dir: str | Path | None = None, guard: GuardOptions | None = None,
                    signal_errors: Mapping[str, str] | None = None,
-                   knn_engine: str = DEFAULT_KNN_ENGINE) -> ReindexReport:
+                   knn_engine: str = DEFAULT_KNN_ENGINE,
+                   active_models: Mapping[str, Any] | None = None) -> ReindexReport:
     """Build ``alias-vN`` from the corpus, verify it and move ``alias`` to it in one atomic call.
 
     Raises :class:`ReindexError` without touching the alias when any document is refused by the
@@ -145,7 +146,8 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
     ``signals`` is a :class:`~indexer.signals.pipeline.SignalSet` (its failed signals count as
     missing) or any ``pin -> PinSignals`` callable, whose failures ``signal_errors`` names.
     ``knn_engine`` (``faiss`` or ``lucene``) is the HNSW engine of the vector fields, recorded in
-    the mapping ``_meta``.
+    the mapping ``_meta``; so are ``active_models``, the LTR models active when the index was built
+    (``ranking.ltr.upload.active_models_summary``), which a model's validity is checked against.
     """
     body = load_pins_mapping(knn_engine)  # first: an unknown engine fails before anything is touched
     signal_fn, signal_errors, computed = _signal_source(signals, signal_errors)
@@ -219,7 +221,7 @@ def reindex_corpus(client: OpenSearch, corpus_dir: str | Path, *, alias: str = "
 
     t0 = time.perf_counter()
     _record_provenance(client, index, alias, version, corpus_dir, indexed, rejects, knn_engine=knn_engine,
-                       coverage=coverage,
+                       active_models=active_models, coverage=coverage,
                        missing_signals=missing, refused=problems)
     timings["provenance"] = time.perf_counter() - t0
     if problems:
@@ -262,6 +264,7 @@ def _signal_source(signals: Any, signal_errors: Mapping[str, str] | None
 
 def _record_provenance(client: OpenSearch, index: str, alias: str, version: int, corpus_dir: Path,
                        indexed: int, rejects: int, *, knn_engine: str = DEFAULT_KNN_ENGINE,
+                       active_models: Mapping[str, Any] | None = None,
                        coverage: Coverage | None = None,
                        missing_signals: Mapping[str, str] | None = None,
                        refused: list[Problem] | None = None) -> None:
@@ -269,18 +272,12 @@ def _record_provenance(client: OpenSearch, index: str, alias: str, version: int,
     mapping ``_meta``: a model is only valid for the index and feature-set versions it was trained on,
     so the next training or activation can tell whether it is looking at the same data. Also the
     per-signal coverage (what the next reindex compares with), the signals it lacks
-    (``missing_signals``) and, for a build the guard refused, why (``refused``)."""
+    (``missing_signals``) and, for a build the guard refused, why (``refused``). The active models
+    come from the caller (``ranking.ltr.upload.active_models_summary``): the indexer does not
+    depend on the ranking layer."""
     meta = load_pins_mapping(knn_engine)["mappings"].get("_meta", {})
-    models: dict[str, Any] = {}
-    try:
-        from ranking.ltr.rescore import RELATED_FEATURESET, SEARCH_FEATURESET
-        from ranking.ltr.upload import active_model
-        for featureset in (SEARCH_FEATURESET, RELATED_FEATURESET):
-            record = active_model(client, featureset)
-            if record is not None:
-                models[featureset] = {key: record.get(key) for key in ("name", "index", "featureset_version")}
-    except Exception as exc:  # no registry yet, or a cluster without the LTR plugin: record why
-        models = {"unavailable": f"{type(exc).__name__}: {exc}"}
+    models: Mapping[str, Any] = (active_models if active_models is not None
+                                 else {"unknown": "the caller of reindex_corpus passed no active_models"})
     record: dict[str, Any] = {"alias": alias, "version": version, "corpus": str(corpus_dir.resolve()),
                               "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                               "pins": indexed, "corpus_rejects": rejects, "active_ltr_models": models}

@@ -264,9 +264,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                 print("signal coverage (pins): " + format_coverage(incremental.coverage, incremental.live_coverage))
                 _print_missing(incremental.missing_signals)
             return 0
+        from ranking.ltr.upload import active_models_summary
         report = reindex_corpus(client, args.corpus, alias=alias, progress=not _opt(args, "quiet", False),
                                 signals=signal_set, rejects_dir=args.rejects_dir, guard=guard,
-                                knn_engine=args.knn_engine)
+                                knn_engine=args.knn_engine, active_models=active_models_summary(client))
     except ReindexRefused as exc:
         if _opt(args, "json", False):
             _print_json(exc.to_dict())

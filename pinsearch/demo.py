@@ -24,6 +24,7 @@ from indexer.signals.pipeline import SIGNALS, compute_signals
 from pinsearch.client import connect
 from ranking.ltr.pipeline import train_and_activate
 from ranking.ltr.plugin import ltr_plugin_missing
+from ranking.ltr.upload import active_models_summary
 from ranking.ltr.rescore import search_rescore
 from ranking.metrics import ndcg_at_k
 from ranking.query_signals import query_signals_for
@@ -67,7 +68,7 @@ def run_demo(workdir: Path, *, size: str = "S", seed: int = 0, cluster: str | No
         t0 = time.perf_counter()
         console.rule("4. reindex")
         reindex = reindex_corpus(client, corpus, progress=not (quiet or as_json), signals=signal_set,
-                                 knn_engine=knn_engine)
+                                 knn_engine=knn_engine, active_models=active_models_summary(client))
         timings["reindex"] = time.perf_counter() - t0
         say(f"indexed {reindex.indexed} pins into [{reindex.index}] and swapped alias [pins] "
                       f"({reindex.pins_per_second:.0f} pins/s; stages {reindex.stage_seconds})")

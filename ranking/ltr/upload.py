@@ -60,6 +60,21 @@ def active_model(client: OpenSearch, featureset: str) -> dict[str, Any] | None:
     return doc["models"].get(doc["active"]) if doc.get("active") else None
 
 
+def active_models_summary(client: OpenSearch) -> dict[str, Any]:
+    """Per feature set, the active model's name, index and feature-set version, as ``reindex``
+    records them in an index's ``_meta``; ``{"unavailable": reason}`` when they cannot be read."""
+    from ranking.ltr.rescore import RELATED_FEATURESET, SEARCH_FEATURESET
+    models: dict[str, Any] = {}
+    try:
+        for featureset in (SEARCH_FEATURESET, RELATED_FEATURESET):
+            record = active_model(client, featureset)
+            if record is not None:
+                models[featureset] = {key: record.get(key) for key in ("name", "index", "featureset_version")}
+    except Exception as exc:  # noqa: BLE001 (no registry yet, or a cluster refusing the read: record why)
+        return {"unavailable": f"{type(exc).__name__}: {exc}"}
+    return models
+
+
 def model_name(featureset: str, index: str, featureset_version: int) -> str:
     return f"{featureset}-{index}-fs{featureset_version}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
 
