@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from localnode.errors import IllegalArgumentError, OpenSearchError
 from localnode.ltr import elements, store
-from localnode.ltr import logging as _ltr_logging  # noqa: F401  (registers FETCH_EXTENSIONS["ltr_log"])
+from localnode.ltr import feature_logging as _ltr_feature_logging  # noqa: F401  (registers FETCH_EXTENSIONS["ltr_log"])
 from localnode.ltr.sltr import validate_element
 from localnode.rest.router import RestRequest, RestResponse, route
 

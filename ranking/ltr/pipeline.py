@@ -52,7 +52,7 @@ from ranking.ltr.featuresets import (
     upload_featureset,
     validation_params,
 )
-from ranking.ltr.logging import log_features
+from ranking.ltr.feature_logging import log_features
 from ranking.ltr.ranksvm import Selection, fit_with_validation
 from ranking.ltr.rescore import sltr_rescore
 from ranking.ltr.triplets import Triplet, build_triplets

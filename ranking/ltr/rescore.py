@@ -61,7 +61,7 @@ def explain_search(client: OpenSearch, query: str, pin_ids: Sequence[str], *, in
     The raw values are logged by the engine, so the sum equals the ``sltr`` score (parity-checked).
     """
     from ranking.ltr.export import LinearModel
-    from ranking.ltr.logging import log_features
+    from ranking.ltr.feature_logging import log_features
     record = record or active_model(client, SEARCH_FEATURESET)
     if record is None:
         return {}

@@ -17,7 +17,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError
 
 from ranking.ltr.export import LinearModel, check_non_negative
-from ranking.ltr.logging import score_with_model
+from ranking.ltr.feature_logging import score_with_model
 
 REGISTRY_INDEX = "pinsearch-ltr-registry"
 

@@ -193,7 +193,7 @@ def test_cli_search_explain_contributions_sum_to_the_rescore_score(trained, caps
     es, summary, root = trained
     from pinsearch.cli import main
     from ranking.ltr.featuresets import search_params
-    from ranking.ltr.logging import log_features
+    from ranking.ltr.feature_logging import log_features
     from ranking.ltr.rescore import FIRST_PASS_WEIGHT
     query = "vegan dinner"
     assert main(["search", query, "--k", "8", "--explain", "--json", "--cluster", f"embedded://{root / 'data'}",

@@ -12,7 +12,7 @@ import pytest
 
 from ranking.ltr.export import LinearModel, check_non_negative
 from ranking.ltr.featuresets import load_featureset, related_params
-from ranking.ltr.logging import log_features
+from ranking.ltr.feature_logging import log_features
 from ranking.ltr.pipeline import click_triplets, is_test
 from ranking.ltr.rescore import RELATED_FEATURESET
 from ranking.ltr.upload import ActivationRefused, activate, active_model, registry
