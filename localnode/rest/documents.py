@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from localnode.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError, OpenSearchError
+from localnode.errors import (ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError, OpenSearchError,
+                             VersionConflictError)
 from localnode.rest.router import RestRequest, RestResponse, route
 from localnode.search.source_filter import SourceFilter
 
@@ -116,6 +117,11 @@ def get_doc(node: "Node", request: RestRequest) -> RestResponse:
         return RestResponse(200 if stored is not None else 404, None)
     if stored is None:
         return RestResponse(404, {"_index": index.name, "_id": doc_id, "found": False})
+    wanted = request.param("version")
+    if wanted is not None and int(wanted) != stored.version:  # VersionType.isVersionConflictForReads
+        raise VersionConflictError(f"[{doc_id}]: version conflict, current version [{stored.version}] is different "
+                                   f"than the one provided [{wanted}]", index=index.name, shard="0",
+                                   index_uuid=index.uuid)
     body: dict[str, Any] = {"_index": index.name, "_id": doc_id, "_version": stored.version,
                             "_seq_no": stored.seq_no, "_primary_term": 1, "found": True}
     source_filter = SourceFilter.parse(None, request.params)

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import orjson
 
 from localnode.errors import OpenSearchError, ParsingError
+from localnode.rest.params import check_params
 
 if TYPE_CHECKING:
     from localnode.node import Node
@@ -117,6 +118,16 @@ def route(methods: str, *templates: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(node: "Node", request: RestRequest) -> RestResponse:
+    """Route a request (:func:`_route_and_handle`), then apply ``filter_path`` to a JSON answer."""
+    response = _route_and_handle(node, request)
+    spec = request.params.get("filter_path") if request.params else None
+    if spec and isinstance(response.body, (dict, list)):
+        from localnode.rest import filter_path
+        response.body = filter_path.apply(response.body, spec)
+    return response
+
+
+def _route_and_handle(node: "Node", request: RestRequest) -> RestResponse:
     """Route a request. Index names never start with '_', so a placeholder match like
     ``/{index}/_search`` for ``/_plugins/_search`` is only a fallback: a known API the engine does not
     serve gets a clear "not supported" 400 first, and only then do index handlers report the name."""
@@ -124,6 +135,8 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
     resolved = _RESOLVED.get(key)
     if resolved is not None:
         request.path_params = dict(resolved[1])
+        if request.params:
+            check_params(resolved[0].template, request.path, request.params)
         return resolved[0].handler(node, request)
     allowed: set[str] = set()
     fallback: tuple[_Route, dict[str, str]] | None = None
@@ -146,6 +159,8 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
             _RESOLVED.clear()
         _RESOLVED[key] = (candidate, values)
         request.path_params = dict(values)
+        if request.params:
+            check_params(candidate.template, request.path, request.params)
         return candidate.handler(node, request)
     segments = request.path.strip("/").split("/")
     unsupported = next((s for s in segments[:2] if s in KNOWN_UNSUPPORTED_APIS), None)
@@ -155,6 +170,8 @@ def dispatch(node: "Node", request: RestRequest) -> RestResponse:
             "use --cluster URL to run it against OpenSearch", status=400, error_type="illegal_argument_exception")
     if fallback is not None:
         request.path_params = fallback[1]
+        if request.params:
+            check_params(fallback[0].template, request.path, request.params)
         return fallback[0].handler(node, request)
     if allowed:
         return RestResponse(405, {"error": f"Incorrect HTTP method for uri [{request.path}] and method "

@@ -1,0 +1,56 @@
+"""URL parameters: refused when unrecognized (with OpenSearch's error), ``filter_path`` on any JSON
+answer, ``version`` on get. Compared with the real node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.differential.harness import Answer, Pair, check, compare_errors
+
+
+def same_body(local: Answer, real: Answer) -> list[str]:
+    if local.is_error or real.is_error:
+        return compare_errors(local, real)
+    return [] if local.body == real.body else [f"body: local {local.body} real {real.body}"]
+
+
+@pytest.fixture(scope="module")
+def index(pair: Pair) -> str:
+    return pair.create("params", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                  "mappings": {"properties": {"t": {"type": "text"}, "k": {"type": "keyword"},
+                                                              "o": {"properties": {"x": {"type": "integer"}}}}}},
+                       [{"_id": "1", "t": "red shoes", "k": "a", "o": {"x": 1}},
+                        {"_id": "2", "t": "blue shoes", "k": "b", "o": {"x": 2}}])
+
+
+CASES: list[tuple[str, str, Any, dict[str, str]]] = [
+    ("POST", "/{index}/_search", {"query": {"match_all": {}}}, {"bogus": "x"}),
+    ("POST", "/{index}/_search", {"query": {"match_all": {}}}, {"refersh": "true", "sizee": "3"}),
+    ("GET", "/{index}/_doc/1", None, {"bogus": "1"}),
+    ("GET", "/{index}/_doc/1", None, {"realtim": "false"}),
+    ("GET", "/{index}/_mapping", None, {"bogus": "x"}),
+    ("PUT", "/{index}/_doc/9", {"t": "x"}, {"refesh": "true"}),
+    ("POST", "/{index}/_count", {"query": {"match_all": {}}}, {"bogus": "x"}),
+    ("GET", "/_cluster/health", None, {"bogus": "x"}),
+    ("GET", "/{index}/_doc/1", None, {"version": "1"}),
+    ("GET", "/{index}/_doc/1", None, {"version": "7"}),
+    ("GET", "/{index}/_doc/1", None, {"filter_path": "_source.o,_id"}),
+    ("GET", "/{index}/_doc/1", None, {"filter_path": "-_source,-_seq_no,-_primary_term"}),
+    ("GET", "/{index}/_doc/1", None, {"filter_path": "**.x"}),
+    ("POST", "/{index}/_search", {"query": {"match": {"t": "shoes"}}}, {"filter_path": "hits.hits._id,hits.total"}),
+    ("POST", "/{index}/_search", {"query": {"match": {"t": "shoes"}}}, {"filter_path": "hits.hits._source.o*"}),
+    ("POST", "/{index}/_search", {"query": {"match": {"t": "shoes"}}}, {"filter_path": "nothing.here"}),
+    ("POST", "/{index}/_count", {"query": {"term": {"k": "a"}}}, {"filter_path": "count"}),
+]
+
+
+@pytest.mark.parametrize("number", range(len(CASES)))
+def test_params(pair: Pair, index: str, number: int) -> None:
+    method, url, body, params = CASES[number]
+    local, real = pair.both(method, url.format(index=index), body, params)
+    compare = same_body if "filter_path" in params or method == "GET" and "version" in params else compare_errors
+    if real.is_error or local.is_error:
+        compare = compare_errors
+    check(compare(local, real), context=f"{method} {url} {params}")
