@@ -37,7 +37,9 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
     "/_count": _INDICES_OPTIONS | {"preference", "routing"},
     "/{index}/_count": _INDICES_OPTIONS | {"preference", "routing"},
     "/{index}/_delete_by_query": _INDICES_OPTIONS | {"refresh", "timeout", "wait_for_active_shards", "routing",
-                                                     "conflicts"},
+                                                     "conflicts", "max_docs", "scroll_size", "slices",
+                                                     "wait_for_completion"},
+    "/_tasks/{task_id}": frozenset({"wait_for_completion", "timeout"}),
     # documents
     "/{index}/_doc/{id}": _VERSIONED_WRITE | _SOURCE | {"op_type", "realtime", "preference"},
     "/{index}/_doc": _VERSIONED_WRITE | {"op_type"},

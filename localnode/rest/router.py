@@ -89,7 +89,7 @@ _RESOLVED: dict[tuple[str, str], tuple[_Route, dict[str, str]]] = {}
 _RESOLVED_LIMIT = 4096
 
 KNOWN_UNSUPPORTED_APIS = {
-    "_index_template", "_template", "_component_template", "_snapshot", "_ingest", "_tasks", "_nodes",
+    "_index_template", "_template", "_component_template", "_snapshot", "_ingest", "_nodes",
     "_scroll", "_search_scroll", "_msearch", "_mtermvectors", "_termvectors", "_rank_eval", "_field_caps",
     "_validate", "_explain", "_update_by_query", "_reindex", "_split", "_shrink", "_clone", "_rollover",
     "_open", "_close", "_freeze", "_data_stream", "_cache", "_segments", "_recovery", "_shard_stores",

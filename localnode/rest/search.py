@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import OpenSearchError, SearchPhaseExecutionError, UnsupportedError
+from localnode.errors import IllegalArgumentError, OpenSearchError, SearchPhaseExecutionError, UnsupportedError
+from localnode.rest import tasks
 from localnode.rest.router import RestRequest, RestResponse, route
 from localnode.search.execute import collect_matches, parse_for_index, search, with_alias_filters
 from localnode.search.query import Searcher
@@ -52,28 +53,67 @@ def count_handler(node: "Node", request: RestRequest) -> RestResponse:
 
 @route("POST", "/{index}/_delete_by_query")
 def delete_by_query(node: "Node", request: RestRequest) -> RestResponse:
+    """Delete the matches in index order, in batches of ``scroll_size``, at most ``max_docs``.
+
+    Writes are applied synchronously, so there are no version conflicts to abort on or proceed past
+    (``conflicts`` is validated and accepted). ``slices`` of 1 or ``auto`` (one shard: one slice) run
+    as one; more slices would change how the work and the response are split and are refused.
+    ``wait_for_completion=false`` runs the work, keeps the result as a finished task and answers
+    with its id, which ``GET _tasks/ID`` returns as OpenSearch does.
+    """
     started = time.perf_counter()
     body = request.json(required=True)
     if "query" not in body:
         raise OpenSearchError("query is missing", status=400, error_type="action_request_validation_exception")
-    deleted = 0
-    batches = 0
+    conflicts = request.param("conflicts", body.get("conflicts", "abort"))
+    if conflicts not in ("abort", "proceed"):
+        raise IllegalArgumentError(f'conflicts may only be "proceed" or "abort" but was [{conflicts}]')
+    max_docs = _non_negative(request.param("max_docs", body.get("max_docs")), "max_docs")
+    scroll_size = _non_negative(request.param("scroll_size"), "scroll_size") or 1000
+    slices = request.param("slices", "1")
+    if slices not in ("1", "auto"):
+        raise UnsupportedError(f"[slices] of [{slices}] in _delete_by_query (one slice per shard: use 1 or auto)")
+    deleted = batches = total = 0
+    body = {k: v for k, v in body.items() if k not in ("conflicts", "max_docs")}
     for index, filters in _targets(node, request):
         query = with_alias_filters(index, parse_for_index(index, body), filters)
         searcher = Searcher(index, index.reader)
         docs, _ = collect_matches(searcher, query.weight(searcher, np.float32(1.0), False))
         ids = []
         for doc in docs.tolist():
+            if max_docs is not None and total + len(ids) >= max_docs:
+                break
             segment, local = searcher.reader.locate(doc)
             ids.append(segment.ids[local])
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
+        total += len(ids)
+        for start in range(0, len(ids), scroll_size):
+            chunk = ids[start:start + scroll_size]
             outcomes = index.write_ops([{"op": "delete", "id": doc_id} for doc_id in chunk])
             deleted += sum(1 for o in outcomes if not isinstance(o, OpenSearchError) and o.result == "deleted")
             batches += 1
         if request.param("refresh") in ("", "true"):
             index.refresh()
-    return RestResponse(200, {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
-                              "total": deleted, "deleted": deleted, "batches": batches, "version_conflicts": 0,
-                              "noops": 0, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
-                              "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": []})
+    result = {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
+              "total": total, "deleted": deleted, "batches": batches, "version_conflicts": 0,
+              "noops": 0, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+              "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": []}
+    if request.param("wait_for_completion") == "false":
+        status = {k: result[k] for k in ("total", "deleted", "batches", "version_conflicts", "noops", "retries",
+                                         "throttled_millis", "requests_per_second", "throttled_until_millis")}
+        task_id = tasks.record(node, "indices:data/write/delete/byquery",
+                               f"delete-by-query [{request.path_params['index']}]",
+                               {"updated": 0, "created": 0, **status}, result, started)
+        return RestResponse(200, {"task": task_id})
+    return RestResponse(200, result)
+
+
+def _non_negative(raw: Any, name: str) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise IllegalArgumentError(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
+    if value < 0:
+        raise IllegalArgumentError(f"[{name}] parameter cannot be negative, found [{value}]")
+    return value

@@ -245,6 +245,10 @@ class Pair:
     def both(self, method: str, url: str, body: Any = None, params: dict[str, Any] | None = None) -> tuple[Answer, Answer]:
         return call(self.local, method, url, body, params), call(self.real, method, url, body, params)
 
+    def local_real_task(self, local_id: str, real_id: str) -> tuple[Answer, Answer]:
+        """``GET _tasks/ID`` on each side with that side's own task id."""
+        return call(self.local, "GET", f"/_tasks/{local_id}"), call(self.real, "GET", f"/_tasks/{real_id}")
+
     def create(self, index: str, body: dict[str, Any], docs: list[dict[str, Any]] | None = None, *,
                batches: int = 1) -> str:
         """Create ``index`` on both sides with ``docs`` (ids from ``_id`` keys), refreshed.

@@ -54,3 +54,44 @@ def test_params(pair: Pair, index: str, number: int) -> None:
     if real.is_error or local.is_error:
         compare = compare_errors
     check(compare(local, real), context=f"{method} {url} {params}")
+
+
+DELETE_BY_QUERY: list[tuple[dict[str, str], dict[str, Any]]] = [
+    ({"max_docs": "3", "refresh": "true"}, {"query": {"match_all": {}}}),
+    ({"refresh": "true"}, {"query": {"match_all": {}}, "max_docs": 4}),
+    ({"conflicts": "proceed", "scroll_size": "5", "refresh": "true"}, {"query": {"term": {"k": "a"}}}),
+    ({"slices": "auto", "refresh": "true"}, {"query": {"term": {"k": "a"}}}),
+    ({"conflicts": "bad"}, {"query": {"match_all": {}}}),
+    ({"max_docs": "-1"}, {"query": {"match_all": {}}}),
+    ({"wait_for_completion": "false", "refresh": "true"}, {"query": {"term": {"k": "b"}}}),
+]
+
+
+@pytest.mark.parametrize("number", range(len(DELETE_BY_QUERY)))
+def test_delete_by_query_options(pair: Pair, number: int) -> None:
+    params, body = DELETE_BY_QUERY[number]
+    docs = [{"_id": str(i), "k": "a" if i % 2 else "b", "n": i} for i in range(20)]
+    index = pair.create("dbq", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                "mappings": {"properties": {"k": {"type": "keyword"}, "n": {"type": "integer"}}}}, docs)
+    local, real = pair.both("POST", f"/{index}/_delete_by_query", body, params)
+    keys = ("total", "deleted", "batches", "version_conflicts", "noops", "failures")
+
+    def outcome(a: Answer, b: Answer) -> list[str]:
+        if a.is_error or b.is_error:
+            return compare_errors(a, b)
+        if "task" in b.body:
+            if "task" not in a.body:
+                return [f"local answered {a.body} instead of a task"]
+            import time
+            time.sleep(0.5)
+            a, b = pair.local_real_task(a.body["task"], b.body["task"])
+            if a.body.get("completed") is not True or b.body.get("completed") is not True:
+                return [f"task not completed: local {a.body} real {b.body}"]
+            a, b = Answer(200, a.body["response"]), Answer(200, b.body["response"])
+        return [f"{k}: local {a.body.get(k)} real {b.body.get(k)}" for k in keys if a.body.get(k) != b.body.get(k)]
+
+    check(outcome(local, real), context=f"_delete_by_query {params} {body}")
+    remaining_local, remaining_real = pair.both("POST", f"/{index}/_search",
+                                                {"size": 30, "sort": [{"n": "asc"}], "_source": False})
+    assert [h["_id"] for h in remaining_local.body["hits"]["hits"]] == \
+        [h["_id"] for h in remaining_real.body["hits"]["hits"]]
