@@ -186,7 +186,8 @@ def _static(name: str) -> bytes | None:
 
 
 class ResponseTooLarge(Exception):
-    """The serialised answer passed ``max_response_bytes`` (``size`` is how far it got)."""
+    """The serialised answer passed ``max_response_bytes``: ``size`` bytes, or at least that many when
+    not ``complete`` (serialisation stopped there)."""
 
     def __init__(self, size: int, complete: bool) -> None:
         super().__init__(size)
@@ -204,7 +205,9 @@ def encode_response(body: Any, limit: int) -> bytes:
     """
     if body is None:
         return b""
-    if isinstance(body, str):
+    if isinstance(body, str):  # already JSON text (or a _cat table): its length in characters is a lower bound
+        if len(body) > limit:
+            raise ResponseTooLarge(len(body), complete=False)
         data = body.encode("utf-8")
     else:
         hits = body.get("hits") if isinstance(body, dict) else None
@@ -759,7 +762,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _response_too_large(self, exc: ResponseTooLarge) -> None:
         limit = self.server.config.max_response_bytes
-        size = f"{exc.size} bytes" if exc.complete else f"more than {exc.size} bytes (serialisation stopped there)"
+        size = f"{exc.size} bytes" if exc.complete else f"at least {exc.size} bytes"
         reason = (f"the response would be {size}, above the limit of {limit} bytes "
                   f"({limit / (1 << 20):g} MiB, --max-response-mb): ask for fewer hits (size), fewer _source "
                   f"fields or fewer/shorter named queries (_name is echoed in every hit's matched_queries)")

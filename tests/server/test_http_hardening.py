@@ -393,6 +393,10 @@ def test_encode_response_is_byte_identical_and_stops_early() -> None:
     tricky = {"hits": {"hits": [{"x": "\u0000pinsearch-hits-placeholder\u0000"}, {"y": 1}]}}
     assert encode_response(tricky, 1 << 20) == RestResponse(200, tricky).encode().encode("utf-8")
     assert encode_response("text/plain answer", 100) == b"text/plain answer"
+    with pytest.raises(ResponseTooLarge):  # an engine answer that is already JSON text
+        encode_response('{"hits": "' + "x" * 200 + '"}', 100)
+    with pytest.raises(ResponseTooLarge):  # 60 characters, 120 bytes
+        encode_response("é" * 60, 100)
     assert encode_response(None, 0) == b""
     huge = {"hits": {"hits": [{"_id": str(i), "names": ["n" * 1000] * 100} for i in range(10_000)]}}  # ~1 GB as JSON
     started = time.monotonic()
