@@ -124,10 +124,66 @@ def get_doc(node: "Node", request: RestRequest) -> RestResponse:
                                    index_uuid=index.uuid)
     body: dict[str, Any] = {"_index": index.name, "_id": doc_id, "_version": stored.version,
                             "_seq_no": stored.seq_no, "_primary_term": 1, "found": True}
+    stored_fields = request.param("stored_fields")
+    if stored_fields is not None:
+        fields = _stored_fields(index, orjson.loads(stored.source), stored_fields)
+        if fields:
+            body["fields"] = fields
+        if not any(p in request.params for p in ("_source", "_source_includes", "_source_excludes")):
+            return RestResponse(200, body)   # stored_fields replaces _source unless it is asked for too
     source_filter = SourceFilter.parse(None, request.params)
     if source_filter.enabled:
         body["_source"] = source_filter.apply(orjson.loads(stored.source))
     return RestResponse(200, body)
+
+
+def _stored_fields(index: "LocalIndex", source: dict[str, Any], spec: str) -> dict[str, list[Any]]:
+    """Values of the requested fields mapped with ``store: true`` (others are not stored: absent),
+    read from ``_source`` and typed as the stored field returns them. Names are exact, as in a
+    get: a pattern matches nothing."""
+    from localnode.mapping.dates import DateParseError, format_millis, parse_date_millis
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if names == ["_none_"]:
+        return {}
+    out: dict[str, list[Any]] = {}
+    mapping = index.mapping
+    for name in names:
+        for path in [name]:  # a get does not expand patterns: "*" names no stored field
+            mapper = mapping.field(path)
+            if mapper is None or mapper.params.get("store") not in (True, "true"):
+                continue
+            values = _values_at(source, mapper.source_path.split("."))
+            typed: list[Any] = []
+            for value in values:
+                if value is None:
+                    continue
+                if mapper.type in ("long", "integer", "short", "byte"):
+                    typed.append(int(value))
+                elif mapper.type in ("float", "double", "half_float", "scaled_float"):
+                    typed.append(float(value))
+                elif mapper.type == "date":
+                    try:
+                        typed.append(format_millis(parse_date_millis(value, mapper.date_format)))
+                    except DateParseError:
+                        typed.append(value)
+                else:
+                    typed.append(value)
+            if typed:
+                out[path] = typed
+    return out
+
+
+def _values_at(node: Any, parts: list[str]) -> list[Any]:
+    if not parts:
+        return list(node) if isinstance(node, list) else [node]
+    if isinstance(node, list):
+        return [v for item in node for v in _values_at(item, parts)]
+    if not isinstance(node, dict):
+        return []
+    if parts[0] in node:
+        return _values_at(node[parts[0]], parts[1:])
+    dotted = ".".join(parts)
+    return _values_at(node[dotted], []) if dotted in node else []
 
 
 def _get_from_reader(index: "LocalIndex", doc_id: str):  # type: ignore[no-untyped-def]

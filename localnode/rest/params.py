@@ -41,7 +41,7 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
                                                      "wait_for_completion"},
     "/_tasks/{task_id}": frozenset({"wait_for_completion", "timeout"}),
     # documents
-    "/{index}/_doc/{id}": _VERSIONED_WRITE | _SOURCE | {"op_type", "realtime", "preference"},
+    "/{index}/_doc/{id}": _VERSIONED_WRITE | _SOURCE | {"op_type", "realtime", "preference", "stored_fields"},
     "/{index}/_doc": _VERSIONED_WRITE | {"op_type"},
     "/{index}/_create/{id}": _VERSIONED_WRITE,
     "/{index}/_source/{id}": _SOURCE | {"realtime", "refresh", "routing", "preference", "version", "version_type"},

@@ -95,3 +95,22 @@ def test_delete_by_query_options(pair: Pair, number: int) -> None:
                                                 {"size": 30, "sort": [{"n": "asc"}], "_source": False})
     assert [h["_id"] for h in remaining_local.body["hits"]["hits"]] == \
         [h["_id"] for h in remaining_real.body["hits"]["hits"]]
+
+
+STORED = {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+          "mappings": {"properties": {"k": {"type": "keyword", "store": True}, "t": {"type": "text", "store": True},
+                                      "n": {"type": "integer", "store": True}, "f": {"type": "float", "store": True},
+                                      "b": {"type": "boolean", "store": True}, "d": {"type": "date", "store": True},
+                                      "ns": {"type": "keyword"},
+                                      "o": {"properties": {"x": {"type": "long", "store": True}}}}}}
+
+
+@pytest.mark.parametrize("params", [{"stored_fields": "k"}, {"stored_fields": "k,t,n,f,b,d"}, {"stored_fields": "ns"},
+                                    {"stored_fields": "o.x"}, {"stored_fields": "*"}, {"stored_fields": "_none_"},
+                                    {"stored_fields": "k", "_source": "true"},
+                                    {"stored_fields": "t", "_source_includes": "ns"}])
+def test_get_stored_fields(pair: Pair, params: dict[str, str]) -> None:
+    index = pair.create("stored", STORED, [{"_id": "1", "k": ["A", "B"], "t": "some text", "n": "7", "f": 1.5,
+                                             "b": True, "d": "2014-05-06", "ns": "x", "o": {"x": 3}}])
+    local, real = pair.both("GET", f"/{index}/_doc/1", None, params)
+    check(same_body(local, real), context=f"get with {params}")
