@@ -13,16 +13,18 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from localnode.errors import (AliasesNotFoundError, IllegalArgumentError, IndexNotFoundError, InvalidIndexNameError,
-                              OpenSearchError, ResourceAlreadyExistsError)
+                              OpenSearchError, ResourceAlreadyExistsError, SearchPhaseExecutionError)
 from localnode.index import settings as index_settings
 from localnode.index.shard import LocalIndex, load_metadata
 from localnode.rest.router import RestRequest, RestResponse, dispatch
-from localnode.store import DataDirLock, atomic_write_json, read_json
+from localnode.store import DataDirLock, TranslogError, atomic_write_json, read_json
 
 logger = logging.getLogger("localnode")
 CLUSTER_NAME = "localnode"
@@ -54,6 +56,70 @@ def validate_index_name(name: str) -> None:
         fail("must not contain control characters")
 
 
+class FailedIndex:
+    """An index that failed to open (a red index): kept in the cluster state, never served.
+
+    OpenSearch keeps a shard that failed recovery unassigned and the index red: cluster health and
+    ``_cat/indices`` say so, ``_cluster/allocation/explain`` says why, requests to it answer 503,
+    and it can be deleted. The node and its other indices keep serving. The damaged data is left as
+    found, for inspection or to restore the directory from a copy.
+    """
+
+    def __init__(self, name: str, path: Path, error: BaseException) -> None:
+        self.name = name
+        self.path = path
+        self.error = error
+        self.failed_at_ms = int(time.time() * 1000)
+        self.settings: dict[str, Any] = {}
+        self.mappings: dict[str, Any] | None = None
+        try:
+            meta = load_metadata(path)
+            self.settings, self.mappings = meta.get("settings") or {}, meta.get("mappings")
+        except Exception:  # the metadata itself may be what is broken
+            pass
+        if isinstance(error, OpenSearchError):
+            cause = error.reason
+        elif isinstance(error, TranslogError):   # its message starts with what it is ("translog corrupted")
+            cause = str(error)
+        else:
+            cause = f"{type(error).__name__}: {error}"
+        self.reason = " ".join(f"failed to recover index [{name}]: {cause}".split())  # one line
+
+    @property
+    def uuid(self) -> str:
+        return str(self.settings.get("index.uuid") or self.path.name)
+
+    @property
+    def replicas(self) -> int:
+        return int(self.settings.get("index.number_of_replicas", "1"))
+
+    def metadata_body(self, aliases: dict[str, Any]) -> dict[str, Any]:
+        """``GET /<index>`` of a red index: its metadata is intact cluster state, as in OpenSearch."""
+        if not self.settings:
+            raise self.unavailable()
+        flat = {k: v for k, v in self.settings.items() if k != "index.analysis"}
+        nested = index_settings.nested(flat)
+        if "index.analysis" in self.settings:
+            nested.setdefault("index", {})["analysis"] = self.settings["index.analysis"]
+        return {"aliases": aliases, "mappings": self.mappings or {}, "settings": nested}
+
+    def unavailable(self) -> OpenSearchError:
+        """What a read of the index answers (``NoShardAvailableActionException``, 503)."""
+        return OpenSearchError(f"No shard available for [{self.name}][0]: {self.reason}", status=503,
+                               error_type="no_shard_available_action_exception", index=self.name,
+                               index_uuid=self.uuid, shard="0")
+
+    def unavailable_for_write(self) -> OpenSearchError:
+        """What a write to the index answers (``UnavailableShardsException``, 503)."""
+        return OpenSearchError(f"[{self.name}][0] primary shard is not active: {self.reason}", status=503,
+                               error_type="unavailable_shards_exception", index=self.name,
+                               index_uuid=self.uuid, shard="0")
+
+    def unavailable_for_search(self) -> OpenSearchError:
+        """What a search of the index answers: ``all shards failed``, 503."""
+        return SearchPhaseExecutionError(self.unavailable(), self.name)
+
+
 class Node:
     def __init__(self, data_path: Path) -> None:
         self.data_path = data_path
@@ -63,6 +129,8 @@ class Node:
         self.node_id = self._node_id()
         self._state_lock = threading.RLock()
         self.indices: dict[str, LocalIndex] = {}
+        #: Indices that failed to open (red); they stay in the cluster state but are never served.
+        self.failed_indices: dict[str, FailedIndex] = {}
         self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
         self._closed = False
         try:
@@ -92,8 +160,12 @@ class Node:
             return
         for name, directory in state.get("indices", {}).items():
             path = self.data_path / "indices" / directory
-            meta = load_metadata(path)
-            self.indices[name] = LocalIndex(name, path, meta["settings"], meta["mappings"], create=False)
+            try:
+                meta = load_metadata(path)
+                self.indices[name] = LocalIndex(name, path, meta["settings"], meta["mappings"], create=False)
+            except Exception as exc:  # one damaged index must not stop the node: it goes red
+                failed = self.failed_indices[name] = FailedIndex(name, path, exc)
+                logger.error("index [%s] is red: %s", name, failed.reason)
         self.aliases = state.get("aliases", {})
         self._cleanup_orphans(set(state.get("indices", {}).values()))
 
@@ -107,8 +179,9 @@ class Node:
 
     def save_state(self) -> None:
         with self._state_lock:
-            state = {"indices": {name: index.path.name for name, index in self.indices.items()},
-                     "aliases": self.aliases}
+            indices = {name: index.path.name for name, index in self.indices.items()}
+            indices.update({name: failed.path.name for name, failed in self.failed_indices.items()})
+            state = {"indices": indices, "aliases": self.aliases}
             (self.data_path / "_state").mkdir(exist_ok=True)
             atomic_write_json(self._state_path(), state)
 
@@ -123,10 +196,10 @@ class Node:
                 raise OpenSearchError(f"unknown key [{key}] for create index", status=400,
                                       error_type="parse_exception")
         with self._state_lock:
-            if name in self.indices:
-                index = self.indices[name]
-                raise ResourceAlreadyExistsError(f"index [{name}/{index.uuid}] already exists",
-                                                 index=name, index_uuid=index.uuid)
+            existing = self.indices.get(name) or self.failed_indices.get(name)
+            if existing is not None:
+                raise ResourceAlreadyExistsError(f"index [{name}/{existing.uuid}] already exists",
+                                                 index=name, index_uuid=existing.uuid)
             if name in self.aliases:
                 raise InvalidIndexNameError(f"Invalid index name [{name}], already exists as alias",
                                             index=name, index_uuid="_na_")
@@ -151,6 +224,12 @@ class Node:
 
     def delete_index(self, name: str) -> None:
         with self._state_lock:
+            if name in self.failed_indices:   # a red index can be deleted, as in OpenSearch
+                failed = self.failed_indices.pop(name)
+                self._drop_aliases_of(name)
+                self.save_state()
+                shutil.rmtree(failed.path, ignore_errors=True)
+                return
             index = self.indices.pop(name)
             for alias in list(self.aliases):
                 self.aliases[alias].pop(name, None)
@@ -165,29 +244,51 @@ class Node:
         with self._state_lock:
             if name in self.indices:
                 return self.indices[name]
+            if name in self.failed_indices:
+                raise self.failed_indices[name].unavailable_for_write()
             if name in self.aliases:
                 targets = self.aliases[name]
                 writers = [i for i, spec in targets.items() if spec.get("is_write_index")]
                 if len(targets) == 1 and not any(spec.get("is_write_index") is False for spec in targets.values()):
-                    return self.indices[next(iter(targets))]
+                    return self._writable(next(iter(targets)))
                 if len(writers) == 1:
-                    return self.indices[writers[0]]
+                    return self._writable(writers[0])
                 raise IllegalArgumentError(
                     f"no write index is defined for alias [{name}]. The write index may be explicitly disabled "
                     "using is_write_index=false or the alias points to multiple indices without one being "
                     "designated as a write index")
             return self.create_index(name, None)
 
+    def _writable(self, name: str) -> LocalIndex:
+        failed = self.failed_indices.get(name)
+        if failed is not None:
+            raise failed.unavailable_for_write()
+        return self.indices[name]
+
+    def _drop_aliases_of(self, name: str) -> None:
+        for alias in list(self.aliases):
+            self.aliases[alias].pop(name, None)
+            if not self.aliases[alias]:
+                del self.aliases[alias]
+
     def resolve(self, expression: str | None, *, ignore_unavailable: bool = False,
-                allow_no_indices: bool = True, include_hidden: bool = False) -> list[tuple[LocalIndex, list[dict[str, Any]]]]:
+                allow_no_indices: bool = True, include_hidden: bool = False,
+                skip_failed: bool = False) -> list[tuple[LocalIndex, list[dict[str, Any]]]]:
         """Indices named by an expression (names, aliases, wildcards, ``_all``, ``-exclusions``).
 
         Returns each index once, with the alias filters that apply to it (empty when reached directly).
+        An index that failed to open (red) is left out of wildcard expansions; naming it (or an
+        alias of it) raises its 503 error, unless ``skip_failed`` (health and ``_cat`` report red
+        indices themselves, see :meth:`failed_matching`).
         """
         with self._state_lock:
             plain = self.indices.get(expression) if expression else None
             if plain is not None:   # the common case, one concrete index by name: no parsing, no sort
                 return [(plain, [])]
+            if self.failed_indices:
+                failed = self._failed_named(expression)
+                if failed and not skip_failed:
+                    raise failed[0].unavailable()
             names: dict[str, list[dict[str, Any]] | None] = {}
             parts = [p for p in (expression or "_all").split(",") if p]
             for part in parts:
@@ -207,6 +308,8 @@ class Node:
                                     matched[target].append(spec)  # type: ignore[union-attr]
                 elif token in self.indices:
                     matched = {token: None}
+                elif token in self.failed_indices:
+                    matched = {}
                 elif token in self.aliases:
                     matched = {target: [spec] for target, spec in self.aliases[token].items()}
                 elif not ignore_unavailable and not exclude:
@@ -225,6 +328,8 @@ class Node:
                 raise IndexNotFoundError(expression or "_all")
             result = []
             for name in sorted(names):
+                if name not in self.indices:   # an alias or a wildcard reaching a red index
+                    continue
                 filters = names[name]
                 specs = [] if filters is None else filters
                 # An index reached both directly and through a filtered alias is unfiltered; several
@@ -236,8 +341,39 @@ class Node:
     def index_or_404(self, name: str) -> LocalIndex:
         index = self.indices.get(name)
         if index is None:
+            if name in self.failed_indices:
+                raise self.failed_indices[name].unavailable()
             raise IndexNotFoundError(name)
         return index
+
+    def _failed_named(self, expression: str | None) -> list[FailedIndex]:
+        """Red indices an expression names explicitly: by name, or through a (non-wildcard) alias."""
+        found: list[FailedIndex] = []
+        for part in (expression or "").split(","):
+            if not part or part.startswith("-") or "*" in part or part == "_all":
+                continue
+            targets = [part] if part in self.failed_indices else list(self.aliases.get(part, {}))
+            found.extend(self.failed_indices[t] for t in targets if t in self.failed_indices)
+        return found
+
+    def failed_matching(self, expression: str | None) -> list[FailedIndex]:
+        """Red indices an expression reaches (names, aliases, wildcards; ``None`` = all), by name."""
+        with self._state_lock:
+            if not self.failed_indices:
+                return []
+            matched: dict[str, FailedIndex] = {}
+            for part in (expression or "_all").split(","):
+                exclude = part.startswith("-") and bool(matched)
+                token = part[1:] if exclude else part
+                for name, failed in self.failed_indices.items():
+                    aliases = [a for a, targets in self.aliases.items() if name in targets]
+                    hit = token in ("_all", "*") or fnmatch.fnmatchcase(name, token) or any(
+                        fnmatch.fnmatchcase(a, token) for a in aliases)
+                    if hit and exclude:
+                        matched.pop(name, None)
+                    elif hit:
+                        matched[name] = failed
+            return [matched[n] for n in sorted(matched)]
 
     # -- aliases -----------------------------------------------------------------------------------
     def _add_alias(self, index: str, alias: str, spec: dict[str, Any]) -> None:
@@ -335,6 +471,10 @@ class Node:
         try:
             if self._closed:
                 raise OpenSearchError("node is closed", status=503, error_type="node_closed_exception")
+            if self.failed_indices:
+                answered = self._handle_failed_target(request)
+                if answered is not None:
+                    return answered
             return dispatch(self, request)
         except OpenSearchError as exc:
             return RestResponse(exc.status, exc.to_body())
@@ -343,6 +483,45 @@ class Node:
             error = OpenSearchError(f"internal error in the embedded engine: {type(exc).__name__}: {exc}",
                                     status=500, error_type="exception")
             return RestResponse(500, error.to_body())
+
+    def _handle_failed_target(self, request: RestRequest) -> RestResponse | None:
+        """Requests whose path names a red index: the error OpenSearch gives for an unassigned shard.
+
+        Searches answer ``search_phase_execution_exception`` (all shards failed), document reads
+        ``no_shard_available_action_exception``, writes ``unavailable_shards_exception``; all 503.
+        ``DELETE /<index>`` deletes it, ``HEAD /<index>`` finds it and ``GET /<index>`` shows its
+        metadata, as for any index. None: not about a red index, dispatch as usual.
+        """
+        segments = request.path.strip("/").split("/")
+        expression = unquote(segments[0])
+        if not expression or expression.startswith("_"):
+            return None
+        failed = self._failed_named(expression)
+        if not failed:
+            return None
+        action = segments[1] if len(segments) > 1 else ""
+        if not action:
+            if request.method == "HEAD":
+                return RestResponse(200, None)
+            if request.method == "PUT":   # create: "already exists", as for any index
+                return None
+            if request.method == "DELETE":
+                names = expression.split(",")
+                for red in failed:
+                    if red.name in names:
+                        self.delete_index(red.name)
+                rest = [n for n in names if n and n not in {red.name for red in failed}]
+                if rest:
+                    return dispatch(self, RestRequest(request.method, "/" + ",".join(rest), request.params,
+                                                      request.body_bytes))
+                return RestResponse(200, {"acknowledged": True})
+            if request.method == "GET" and len(failed) == 1 and expression == failed[0].name:
+                return RestResponse(200, {failed[0].name: failed[0].metadata_body(self.aliases_of(failed[0].name))})
+        if action in ("_search", "_count", "_msearch", "_delete_by_query", "_update_by_query", "_validate"):
+            raise failed[0].unavailable_for_search()
+        if action in ("_doc", "_create", "_update", "_bulk") and request.method in ("PUT", "POST", "DELETE"):
+            raise failed[0].unavailable_for_write()
+        raise failed[0].unavailable()
 
     # -- background work -------------------------------------------------------------------------
     def _background(self) -> None:

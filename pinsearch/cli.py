@@ -428,9 +428,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pinsearch {args.command}: cluster error {exc.status_code}: {exc.error}: "
                   f"{_reason(exc.info)}", file=sys.stderr)
             return 1
-        from localnode.store import DataDirLockedError
+        from localnode.store import DataDirLockedError, TranslogError
         from ranking.ltr.plugin import LtrPluginMissing
-        if isinstance(exc, (DataDirLockedError, LtrPluginMissing)):
+        if isinstance(exc, (DataDirLockedError, LtrPluginMissing, TranslogError)):
             print(f"pinsearch {args.command}: error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -438,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reason(info: Any) -> str:
     if isinstance(info, dict) and isinstance(info.get("error"), dict):
-        return str(info["error"].get("reason"))
+        error, causes = info["error"], info["error"].get("root_cause")
+        if error.get("reason") == "all shards failed" and causes and isinstance(causes[0], dict):
+            return f"all shards failed: {causes[0].get('reason')}"   # e.g. a red index: say why
+        return str(error.get("reason"))
     return str(info)
 
 

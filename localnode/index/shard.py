@@ -34,10 +34,37 @@ from localnode.index.segment import Segment, SegmentBuilder, merge_segments
 from localnode.mapping.document import DocumentParser
 from localnode.mapping.fields import KEYWORD, BOOLEAN, AnalyzerCheck
 from localnode.mapping.mapping import Mapping
-from localnode.store import Translog, atomic_write_bytes, fsync_dir, read_json
+from localnode.store import Translog, TranslogCorruptedError, atomic_write_bytes, fsync_dir, read_json
 
 PRIMARY_TERM = 1
 MERGE_FACTOR = 10
+
+
+class TranslogRecoveryError(OpenSearchError):
+    """OpenSearch's ``TranslogCorruptedException``: acknowledged operations are damaged or missing.
+
+    The reason names the translog file, the byte offset, and the lost operations by sequence
+    number: from the one after the last intact operation to the last one the checkpoints record.
+    """
+    status = 500
+    error_type = "translog_corrupted_exception"
+
+    def __init__(self, index: str, index_uuid: str, cause: TranslogCorruptedError, last_intact_seq_no: int) -> None:
+        reason = f"translog corrupted: {cause.location}"
+        last = cause.last_acknowledged_seq_no
+        if cause.operation is not None:
+            count = "" if cause.lost_operations is None else f"{cause.lost_operations} "
+            where = f"operation {cause.operation} of generation {cause.generation} on"
+            if last is not None and last > last_intact_seq_no:
+                reason += (f"; {count}acknowledged operation(s) cannot be recovered: seq_no "
+                           f"[{last_intact_seq_no + 1}] to [{last}] ({where})")
+            else:
+                reason += (f"; {count}acknowledged operation(s) after seq_no [{last_intact_seq_no}] "
+                           f"cannot be recovered ({where})")
+        super().__init__(reason, index=index, index_uuid=index_uuid, shard="0")
+        self.translog_error = cause
+        self.first_lost_seq_no = last_intact_seq_no + 1 if cause.operation is not None else None
+        self.last_lost_seq_no = last if cause.operation is not None else None
 
 
 @dataclass(slots=True)
@@ -145,14 +172,21 @@ class LocalIndex:
             (path / "segments").mkdir()
             self._write_metadata()
         self.translog = Translog(path / "translog")
-        segments: list[tuple[Segment, np.ndarray | None]] = []
-        if not create:
-            segments = self._load_commit()
-        self._reader = Reader(self, tuple(segments), 0)
-        if not create:
-            self._replay_translog()
-        if create:
-            self.flush(force=True)
+        try:
+            segments: list[tuple[Segment, np.ndarray | None]] = []
+            if not create:
+                segments = self._load_commit()
+            self._reader = Reader(self, tuple(segments), 0)
+            if not create:
+                self._replay_translog()
+            if create:
+                self.flush(force=True)
+        except BaseException:
+            # A failed recovery leaves nothing open: the node reports the index red and the data
+            # stays as found, for inspection (only a never acknowledged translog tail was cut).
+            self._closed = True
+            self.translog.close()
+            raise
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -212,7 +246,7 @@ class LocalIndex:
                 if record is not None:
                     records.append(record)
             if records:
-                self.translog.append(records)
+                self.translog.append(records, max_seq_no=self._max_seq_no)
                 self._maybe_flush_on_size()
         return results
 
@@ -536,8 +570,10 @@ class LocalIndex:
     def _load_commit(self) -> list[tuple[Segment, np.ndarray | None]]:
         commits = sorted(p for p in self.path.glob("commit-*.json"))
         if not commits:
+            self._remove_uncommitted_files(None, set())
             return []
         commit = read_json(commits[-1])
+        self._remove_uncommitted_files(commits[-1].stem, set(commit["segments"]))
         self._commit_generation = int(commits[-1].stem.split("-")[1])
         self._segment_counter = commit["segment_counter"]
         self._max_seq_no = commit["max_seq_no"]
@@ -560,16 +596,53 @@ class LocalIndex:
                                                          int(segment.seq_nos[doc]))
         return segments
 
+    def _remove_uncommitted_files(self, commit_name: str | None, segments: set[str]) -> None:
+        """Recovery: delete what an interrupted flush wrote beyond the last commit point.
+
+        A flush writes segment directories before the commit point that lists them; a crash in
+        between leaves directories named after segments the recovered engine will name again (the
+        segment counter comes from the commit). :meth:`Segment.write` keeps an existing directory,
+        so such a leftover would be committed in place of the new segment, losing its documents.
+        """
+        segments_dir = self.path / "segments"
+        removed = False
+        for entry in segments_dir.iterdir():
+            if entry.name not in segments:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed = True
+        for entry in self.path.iterdir():
+            if entry.name.startswith("commit-") and (commit_name is None or not entry.name.startswith(commit_name + ".")):
+                entry.unlink(missing_ok=True)
+                removed = True
+        if removed:
+            fsync_dir(segments_dir)
+            fsync_dir(self.path)
+
     def _replay_translog(self) -> None:
+        """Apply the translog after the commit point; damaged acknowledged operations fail the open.
+
+        A torn, never acknowledged tail was already cut (and logged) by the translog. Damage
+        before the last checkpoint raises :class:`TranslogRecoveryError`, which names the lost
+        operations by sequence number; the node then reports the index red instead of opening it
+        without them.
+        """
         start = getattr(self, "_translog_start", None)
         committed_max_seq_no = self._max_seq_no
+        last_seq_no = committed_max_seq_no
         replayed = 0
-        for record in self.translog.replay(from_generation=start):
-            op = orjson.loads(record)
-            if op["s"] <= committed_max_seq_no:  # already inside the committed segments
-                continue
-            self._replay_op(op)
-            replayed += 1
+        try:
+            for record in self.translog.replay(from_generation=start):
+                op = orjson.loads(record)
+                last_seq_no = max(last_seq_no, op["s"])
+                if op["s"] <= committed_max_seq_no:  # already inside the committed segments
+                    continue
+                self._replay_op(op)
+                replayed += 1
+        except TranslogCorruptedError as exc:
+            raise TranslogRecoveryError(self.name, self.uuid, exc, last_seq_no) from exc
         if replayed:
             self.refresh()
 

@@ -140,3 +140,20 @@ def test_translog_replay_after_unclean_close(tmp_path, durability):
         assert response.status == 200 and response.body["_source"] == {"t": "kept"}
     finally:
         reopened.close()
+
+
+def test_kill_benchmark_short_run_loses_no_acknowledged_document(tmp_path):
+    """benchmarks/bench_kill.py, short: 5 SIGKILLs of a process writing with 3 threads, each reopen
+    checks every document acknowledged so far (the long run, >= 100 kills, is in BENCHMARKS.md)."""
+    import json
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_kill.py"), "--kills", "5", "--max-delay", "0.3",
+         "--dir", str(tmp_path / "kill"), "--json"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["kills"] == 5 and summary["ok"]
+    assert summary["acknowledged_documents"] > 0 and summary["documents_lost"] == 0
+    assert summary["red_indices"] == [] and summary["documents_with_wrong_source"] == 0
+    assert time.monotonic() - started < 30

@@ -148,42 +148,58 @@ def test_closed_translog_rejects_operations(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- torn tails and corruption
 
 
-def test_torn_tail_at_every_offset_of_last_record(tmp_path: Path) -> None:
+def ckp_file(directory: Path, generation: int) -> Path:
+    return directory / f"translog-{generation}.ckp"
+
+
+def test_torn_unacknowledged_write_at_every_offset_is_cut(tmp_path: Path) -> None:
+    # The last append's data reached the file (partly or wholly) but its checkpoint did not: a
+    # crash before the acknowledgement. Whatever the checkpoint does not cover is cut, with a note.
     golden = tmp_path / "golden"
     good = records("good", 5)
     last = b"the-last-record:" + bytes(range(40))
     with Translog(golden) as tlog:
         tlog.append(good[:3])
         tlog.append(good[3:])
+        acknowledged_state = {name: (golden / name).read_bytes()
+                              for name in (CHECKPOINT_FILE_NAME, ckp_file(golden, 1).name)}
         tlog.append([last])
     full = gen_file(golden, 1).read_bytes()
     start = len(full) - len(frame(last))
 
-    for cut in range(start, len(full)):
+    for cut in range(start + 1, len(full) + 1):
         case = tmp_path / f"cut-{cut}"
         case.mkdir()
-        shutil.copy(golden / CHECKPOINT_FILE_NAME, case / CHECKPOINT_FILE_NAME)
+        for name, content in acknowledged_state.items():
+            (case / name).write_bytes(content)
         gen_file(case, 1).write_bytes(full[:cut])
         with Translog(case) as tlog:
+            assert any(f"discarded {cut - start} byte(s)" in note for note in tlog.recovery_notes), cut
             assert list(tlog.replay()) == good, f"cut at {cut}"
             tlog.append([b"next"])
             assert list(tlog.replay()) == good + [b"next"], f"cut at {cut}"
         assert gen_file(case, 1).read_bytes() == full[:start] + frame(b"next"), f"cut at {cut}"
         with Translog(case) as tlog:  # and it stays clean across a reopen
             assert list(tlog.replay()) == good + [b"next"]
+            assert tlog.recovery_notes == []
 
 
-def test_checksum_mismatch_in_last_record_ends_replay(tmp_path: Path) -> None:
+def test_checksum_mismatch_in_last_acknowledged_record_is_corruption(tmp_path: Path) -> None:
+    # The last record is covered by the checkpoint: it was acknowledged, so this is a loss.
     with Translog(tmp_path) as tlog:
         tlog.append(records("r", 4))
     raw = bytearray(gen_file(tmp_path, 1).read_bytes())
     raw[-3] ^= 0x40
     gen_file(tmp_path, 1).write_bytes(bytes(raw))
     with Translog(tmp_path) as tlog:
-        assert list(tlog.replay()) == records("r", 3)
-        tlog.append([b"fresh"])
-    with Translog(tmp_path) as tlog:
-        assert list(tlog.replay()) == records("r", 3) + [b"fresh"]
+        replayed: list[bytes] = []
+        with pytest.raises(TranslogCorruptedError) as info:
+            replayed.extend(tlog.replay())
+        assert replayed == records("r", 3)
+        assert (info.value.offset, info.value.operation, info.value.lost_operations) == (3 * (HEADER + 40), 3, 1)
+        with pytest.raises(TranslogCorruptedError):
+            tlog.append([b"fresh"])
+    assert gen_file(tmp_path, 1).read_bytes() == bytes(raw)
 
 
 def test_zero_filled_tail_is_not_replayed_as_records(tmp_path: Path) -> None:
@@ -233,7 +249,8 @@ def test_mid_file_damaged_length_field_still_raises(tmp_path: Path) -> None:
         with pytest.raises(TranslogCorruptedError) as info:
             list(tlog.replay())
     assert info.value.offset == bad_offset
-    assert f"valid record at byte offset {bad_offset + HEADER + 40}" in str(info.value)
+    assert "runs past the checkpointed end" in str(info.value)
+    assert (info.value.operation, info.value.lost_operations) == (2, 8)
 
 
 # ---------------------------------------------------------------------- generations
@@ -302,12 +319,15 @@ def test_open_cleans_up_after_interrupted_roll_and_trim(tmp_path: Path) -> None:
         tlog.append([b"b"])
         tlog.trim_below(2)
     gen_file(tmp_path, 1).write_bytes(frame(b"a"))  # crash after checkpoint, before delete
+    ckp_file(tmp_path, 1).write_bytes(ckp_file(tmp_path, 2).read_bytes())
     gen_file(tmp_path, 3).write_bytes(b"")  # crash in roll before its checkpoint
+    ckp_file(tmp_path, 3).write_bytes(b"")
     (tmp_path / f".{CHECKPOINT_FILE_NAME}.abc.tmp").write_bytes(b"{")
+    (tmp_path / ".translog-4.ckp.abc.tmp").write_bytes(b"\x00")  # crash while creating a checkpoint
     with Translog(tmp_path) as tlog:
         assert (tlog.min_generation, tlog.generation) == (2, 2)
         assert list(tlog.replay()) == [b"b"]
-    assert {p.name for p in tmp_path.iterdir()} == {CHECKPOINT_FILE_NAME, "translog-2.tlog"}
+    assert {p.name for p in tmp_path.iterdir()} == {CHECKPOINT_FILE_NAME, "translog-2.tlog", "translog-2.ckp"}
 
 
 def test_missing_generation_file_is_reported(tmp_path: Path) -> None:
