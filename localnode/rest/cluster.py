@@ -45,6 +45,12 @@ def health(node: "Node", request: RestRequest) -> RestResponse:
             per_index[index.name] = _index_health("yellow" if replicas else "green", replicas, 1, replicas)
         for red in failed:
             per_index[red.name] = _index_health("red", red.replicas, 0, 1 + red.replicas)
+        if request.param("level") == "shards":  # one shard per index: shard 0 mirrors its index
+            for health in per_index.values():
+                health["shards"] = {"0": {"status": health["status"],
+                                          "primary_active": bool(health["active_primary_shards"]),
+                                          "active_shards": health["active_shards"], "relocating_shards": 0,
+                                          "initializing_shards": 0, "unassigned_shards": health["unassigned_shards"]}}
         body["indices"] = {name: per_index[name] for name in sorted(per_index)}
     return RestResponse(200, body)
 

@@ -75,8 +75,8 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
     "/{index}/_alias": _INDICES_OPTIONS | {"local"},
     # cluster
     "/": frozenset(),
-    "/_cluster/health": _CLUSTER_TIMEOUTS | {"local"},
-    "/_cluster/health/{index}": _CLUSTER_TIMEOUTS | {"local"},
+    "/_cluster/health": _CLUSTER_TIMEOUTS | {"local", "level"},
+    "/_cluster/health/{index}": _CLUSTER_TIMEOUTS | {"local", "level"},
     "/_cat/indices": _CLUSTER_TIMEOUTS | {"format", "local"},
     "/_cat/indices/{index}": _CLUSTER_TIMEOUTS | {"format", "local"},
 }

@@ -114,3 +114,17 @@ def test_get_stored_fields(pair: Pair, params: dict[str, str]) -> None:
                                              "b": True, "d": "2014-05-06", "ns": "x", "o": {"x": 3}}])
     local, real = pair.both("GET", f"/{index}/_doc/1", None, params)
     check(same_body(local, real), context=f"get with {params}")
+
+
+@pytest.mark.parametrize("level", ["cluster", "indices", "shards"])
+@pytest.mark.parametrize("replicas", [0, 1])
+def test_cluster_health_levels(pair: Pair, level: str, replicas: int) -> None:
+    index = pair.create(f"lvl{replicas}", {"settings": {"number_of_shards": 1, "number_of_replicas": replicas}})
+    local, real = pair.both("GET", f"/_cluster/health/{index}", None, {"level": level})
+
+    def outcome(a: Answer, b: Answer) -> list[str]:
+        if a.is_error or b.is_error:
+            return compare_errors(a, b)
+        keys = ("status", "active_primary_shards", "active_shards", "unassigned_shards", "indices")
+        return [f"{k}: local {a.body.get(k)} real {b.body.get(k)}" for k in keys if a.body.get(k) != b.body.get(k)]
+    check(outcome(local, real), context=f"_cluster/health level={level} replicas={replicas}")
