@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from localnode.errors import IllegalArgumentError, UnsupportedError
 from localnode.rest.router import RestRequest, RestResponse, route
 
 if TYPE_CHECKING:
@@ -94,22 +95,81 @@ def _iso(millis: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
+#: _cat/indices columns in default order, with the aliases ``h`` and ``s`` accept; True = numeric.
+_CAT_INDICES_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
+    ("health", ("h",), False), ("status", ("s",), False), ("index", ("i", "idx"), False),
+    ("uuid", ("id",), False), ("pri", ("p", "shards.primary", "shardsPrimary"), True),
+    ("rep", ("r", "shards.replica", "shardsReplica"), True), ("docs.count", ("dc", "docsCount"), True),
+    ("docs.deleted", ("dd", "docsDeleted"), True), ("store.size", ("ss", "storeSize"), True),
+    ("pri.store.size", (), True)]
+_CAT_ALIASES = {alias: name for name, aliases, _ in _CAT_INDICES_COLUMNS for alias in (name, *aliases)}
+_CAT_NUMERIC = {name for name, _, numeric in _CAT_INDICES_COLUMNS if numeric}
+_SIZE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+
+
+def _human_size(size: int) -> str:
+    """``ByteSizeValue.toString``: the largest unit that keeps the value >= 1, one decimal at most."""
+    for unit in ("pb", "tb", "gb", "mb", "kb"):
+        if size >= _SIZE_UNITS[unit]:
+            value = round(size / _SIZE_UNITS[unit], 1)
+            return f"{value:g}{unit}" if value != int(value) else f"{int(value)}{unit}"
+    return f"{size}b"
+
+
 @route("GET", "/_cat/indices", "/_cat/indices/{index}")
 def cat_indices(node: "Node", request: RestRequest) -> RestResponse:
+    """``_cat/indices`` with ``h`` (columns, aliases; unknown names are dropped, as OpenSearch does),
+    ``s`` (sort keys, ``:desc``), ``health`` (filter), ``bytes`` (size unit), ``v`` (header) and
+    ``format=json``."""
     expression = request.path_params.get("index")
-    rows: list[dict[str, str | None]] = []
+    bytes_unit = request.param("bytes")
+    if bytes_unit is not None and bytes_unit not in _SIZE_UNITS:
+        raise IllegalArgumentError(f"failed to parse setting [bytes] with value [{bytes_unit}] as a size in bytes")
+    rows: list[dict[str, Any]] = []
     for index, _ in node.resolve(expression, allow_no_indices=True, skip_failed=True):
-        rows.append({"health": "yellow" if int(index.settings.get("index.number_of_replicas", "1")) else "green",
-                     "status": "open", "index": index.name, "uuid": index.uuid, "pri": "1",
-                     "rep": index.settings.get("index.number_of_replicas", "1"),
-                     "docs.count": str(index.doc_count()), "docs.deleted": str(index.deleted_count()),
-                     "store.size": f"{index.store_size()}b", "pri.store.size": f"{index.store_size()}b"})
+        replicas = int(index.settings.get("index.number_of_replicas", "1"))
+        rows.append({"health": "yellow" if replicas else "green", "status": "open", "index": index.name,
+                     "uuid": index.uuid, "pri": 1, "rep": replicas, "docs.count": index.doc_count(),
+                     "docs.deleted": index.deleted_count(), "store.size": index.store_size(),
+                     "pri.store.size": index.store_size()})
     for red in node.failed_matching(expression):   # as OpenSearch: red, and no counts or sizes
-        rows.append({"health": "red", "status": "open", "index": red.name, "uuid": red.uuid, "pri": "1",
-                     "rep": str(red.replicas), "docs.count": None, "docs.deleted": None,
+        rows.append({"health": "red", "status": "open", "index": red.name, "uuid": red.uuid, "pri": 1,
+                     "rep": red.replicas, "docs.count": None, "docs.deleted": None,
                      "store.size": None, "pri.store.size": None})
+    health = request.param("health")
+    if health is not None:
+        if health not in ("green", "yellow", "red"):
+            raise IllegalArgumentError(f"No enum constant org.opensearch.cluster.health.ClusterHealthStatus."
+                                       f"{health.upper()}")
+        rows = [row for row in rows if row["health"] == health]
     rows.sort(key=lambda row: str(row["index"]))
+    for key in reversed([k for k in (request.param("s") or "").split(",") if k]):
+        name, _, order = key.partition(":")
+        column = _CAT_ALIASES.get(name)
+        if column is None:
+            raise UnsupportedError(f"sorting _cat/indices by [{name}]")
+        numeric = column in _CAT_NUMERIC
+        rows.sort(key=lambda row: (row[column] is None, row[column] if numeric else str(row[column] or "")),
+                  reverse=order == "desc")
+    wanted = [c.strip() for c in request.param("h").split(",")] if request.param("h") else \
+        [name for name, _, _ in _CAT_INDICES_COLUMNS]
+    columns = [(label, _CAT_ALIASES[label]) for label in wanted if label in _CAT_ALIASES]
+
+    def cell(row: dict[str, Any], column: str) -> str | None:
+        value = row[column]
+        if value is None:
+            return None
+        if column.endswith("store.size"):
+            return str(value // _SIZE_UNITS[bytes_unit]) if bytes_unit else _human_size(value)
+        return str(value)
+
     if request.param("format") == "json":
-        return RestResponse(200, rows)
-    lines = [" ".join("" if v is None else str(v) for v in row.values()).rstrip() for row in rows]
+        return RestResponse(200, [{label: cell(row, column) for label, column in columns} for row in rows])
+    table = [[cell(row, column) or "" for _, column in columns] for row in rows]
+    if request.flag("v"):
+        table.insert(0, [label for label, _ in columns])
+    widths = [max((len(line[i]) for line in table), default=0) for i in range(len(columns))]
+    lines = [" ".join(text.rjust(widths[i]) if columns[i][1] in _CAT_NUMERIC and not (request.flag("v") and n == 0)
+                      else text.ljust(widths[i]) for i, text in enumerate(line)).rstrip()
+             for n, line in enumerate(table)]
     return RestResponse(200, "\n".join(lines) + ("\n" if lines else ""), "text/plain; charset=UTF-8")

@@ -77,8 +77,8 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
     "/": frozenset(),
     "/_cluster/health": _CLUSTER_TIMEOUTS | {"local", "level"},
     "/_cluster/health/{index}": _CLUSTER_TIMEOUTS | {"local", "level"},
-    "/_cat/indices": _CLUSTER_TIMEOUTS | {"format", "local"},
-    "/_cat/indices/{index}": _CLUSTER_TIMEOUTS | {"format", "local"},
+    "/_cat/indices": _CLUSTER_TIMEOUTS | {"format", "local", "v", "h", "s", "health", "bytes"},
+    "/_cat/indices/{index}": _CLUSTER_TIMEOUTS | {"format", "local", "v", "h", "s", "health", "bytes"},
 }
 
 

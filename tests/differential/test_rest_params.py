@@ -128,3 +128,35 @@ def test_cluster_health_levels(pair: Pair, level: str, replicas: int) -> None:
         keys = ("status", "active_primary_shards", "active_shards", "unassigned_shards", "indices")
         return [f"{k}: local {a.body.get(k)} real {b.body.get(k)}" for k in keys if a.body.get(k) != b.body.get(k)]
     check(outcome(local, real), context=f"_cluster/health level={level} replicas={replicas}")
+
+
+CAT_CASES = [
+    {"format": "json", "s": "index"},
+    {"format": "json", "s": "index", "h": "i,h,dc,dd,p,r"},
+    {"format": "json", "s": "docs.count:desc,index", "h": "index,docs.count,health,bogus"},
+    {"format": "json", "s": "index", "health": "green", "h": "index"},
+    {"v": "true", "s": "index", "h": "index,health,pri,rep,docs.count"},
+    {"s": "index", "h": "index,dc"},
+    {"format": "json", "s": "index", "bytes": "b", "h": "index"},
+    {"format": "json", "health": "purple"},
+]
+
+
+@pytest.mark.parametrize("number", range(len(CAT_CASES)))
+def test_cat_indices(pair: Pair, number: int) -> None:
+    params = CAT_CASES[number]
+    for name, replicas, docs in (("cat-a", 0, 3), ("cat-b", 1, 5), ("cat-c", 0, 1)):
+        pair.create(name, {"settings": {"number_of_shards": 1, "number_of_replicas": replicas}},
+                    [{"_id": str(i), "n": i} for i in range(docs)])
+    local, real = pair.both("GET", f"/_cat/indices/{pair.name('cat-*')}", None, params)
+
+    def outcome(a: Answer, b: Answer) -> list[str]:
+        if a.is_error or b.is_error:
+            return compare_errors(a, b)
+        if isinstance(a.body, str) or isinstance(b.body, str):   # text: the same cells, padding aside
+            cells = lambda text: [line.split() for line in str(text).splitlines()]  # noqa: E731
+            return [] if cells(a.body) == cells(b.body) else [f"text: local {a.body!r} real {b.body!r}"]
+        own = ("uuid", "store.size", "pri.store.size")   # each engine's own: ids and bytes on disk
+        mask = lambda rows: [{k: ("?" if k in own else v) for k, v in row.items()} for row in rows]  # noqa: E731
+        return [] if mask(a.body) == mask(b.body) else [f"rows: local {a.body} real {b.body}"]
+    check(outcome(local, real), context=f"_cat/indices {params}")
