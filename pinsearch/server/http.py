@@ -69,7 +69,7 @@ import orjson
 import pinsearch
 from localnode.node import Node, open_node, release_node
 from pinsearch.server import api
-from pinsearch.server.placeholder import placeholder_svg
+from pinsearch.server.image_placeholder import placeholder_svg
 
 logger = logging.getLogger("pinsearch.server")
 
