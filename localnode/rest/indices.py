@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from localnode.errors import IllegalArgumentError, IndexNotFoundError, OpenSearchError
 from localnode.index import settings as index_settings
+from localnode.rest.aliases import alias_view
 from localnode.rest.router import RestRequest, RestResponse, route
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ def get_index(node: "Node", request: RestRequest) -> RestResponse:
         return RestResponse(200 if found else 404, None)
     body = {}
     for index in _resolve(node, request, allow_no_indices=False):
-        body[index.name] = {"aliases": node.aliases_of(index.name), "mappings": index.mapping.to_dict(),
+        body[index.name] = {"aliases": {name: alias_view(spec) for name, spec in node.aliases_of(index.name).items()},
+                            "mappings": index.mapping.to_dict(),
                             "settings": _settings_body(index)}
     return RestResponse(200, body)
 

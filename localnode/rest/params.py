@@ -71,7 +71,8 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
     "/_aliases": _CLUSTER_TIMEOUTS | _INDICES_OPTIONS | {"local"},
     "/{index}/_alias/{name}": _CLUSTER_TIMEOUTS | _INDICES_OPTIONS | {"local"},
     "/{index}/_aliases/{name}": _CLUSTER_TIMEOUTS | _INDICES_OPTIONS | {"local"},
-    "/_alias": _INDICES_OPTIONS | {"local"}, "/_alias/{name}": _INDICES_OPTIONS | {"local"},
+    "/_alias": _INDICES_OPTIONS | {"local"}, "/_alias/{name}": _CLUSTER_TIMEOUTS | _INDICES_OPTIONS | {"local"},
+    "/_aliases/{name}": _CLUSTER_TIMEOUTS | _INDICES_OPTIONS | {"local"},
     "/{index}/_alias": _INDICES_OPTIONS | {"local"},
     # cluster
     "/": frozenset(),

@@ -184,3 +184,47 @@ def test_replaced_documents_statistics(pair: Pair) -> None:
     pair.both("POST", f"/{index}/_forcemerge", None, {"max_num_segments": "1"})
     local, real = pair.both("POST", f"/{index}/_search", body)
     check(compare_search(local, real), known=SOFT_DELETES_KNOWN, context="BM25 after the merge")
+
+
+def test_alias_forms(pair: Pair) -> None:
+    """Every body and URL form of _aliases and _alias, with routing and write indices."""
+    one, two = pair.create("al1", {"settings": {"number_of_replicas": 0}}), \
+        pair.create("al2", {"settings": {"number_of_replicas": 0}})
+    a = pair.name("x")
+    alias_steps: list[tuple[str, str, Any]] = [
+        ("POST", "/_aliases", {"actions": [{"add": {"index": one, "alias": f"{a}1", "routing": "r1"}}]}),
+        ("POST", "/_aliases", {"actions": [{"add": {"index": one, "alias": f"{a}2", "index_routing": "a",
+                                                    "search_routing": "b,c"}}]}),
+        ("POST", "/_aliases", {"actions": [{"add": {"indices": [one, two], "alias": f"{a}3", "is_write_index": False}},
+                                           {"add": {"index": two, "alias": f"{a}3w", "is_write_index": True}}]}),
+        ("POST", "/_aliases", {"actions": [{"add": {"index": pair.name("al*"), "aliases": [f"{a}4", f"{a}5"]}}]}),
+        ("PUT", f"/{one}/_alias/{a}6", {"routing": "z", "is_write_index": True}),
+        ("PUT", f"/_alias/{a}7", None),
+        ("PUT", f"/{one},{two}/_aliases/{a}8", {}),
+        ("POST", f"/{one}/_alias/{a}9", None),
+        ("GET", f"/_alias/{a}1,{a}2,{a}6", None),
+        ("GET", f"/{one}/_alias", None),
+        ("GET", f"/{one}", None),
+        ("POST", "/_aliases", {"actions": [{"remove": {"index": one, "aliases": [f"{a}4", f"{a}5"]}}]}),
+        ("POST", "/_aliases", {"actions": [{"add": {"index": one, "alias": f"{a}bad", "bogus": 1}}]}),
+        ("POST", "/_aliases", {"actions": [{"add": {"index": one}}]}),
+        ("POST", "/_aliases", {"actions": [{"remove_index": {"index": two}}]}),
+        ("GET", f"/{one}/_alias/{a}*", None),
+    ]
+
+    def outcome(local: Answer, real: Answer) -> list[str]:
+        if local.is_error or real.is_error:
+            return compare_errors(local, real)
+        body_l, body_r = local.body, real.body
+        if isinstance(body_l, dict) and isinstance(body_r, dict) and one in body_l and "settings" in body_l[one]:
+            body_l, body_r = body_l[one]["aliases"], body_r[one]["aliases"]   # GET index: compare its aliases
+        return [] if body_l == body_r else [f"local {body_l} real {body_r}"]
+
+    failures = []
+    for number, (method, url, body) in enumerate(alias_steps):
+        local, real = pair.both(method, url, body)
+        try:
+            check(outcome(local, real), context=f"alias step {number}: {method} {url}")
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)
