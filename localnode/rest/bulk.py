@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from localnode.errors import IllegalArgumentError, MapperParsingError, OpenSearchError
-from localnode.rest.documents import refresh_after_write, shards_info
+from localnode.errors import IllegalArgumentError, MapperParsingError, OpenSearchError, UnsupportedError
+from localnode.rest.documents import refresh_after_write, shards_info, update_get
 from localnode.rest.router import RestRequest, RestResponse, route
 
 if TYPE_CHECKING:
@@ -80,7 +80,18 @@ def bulk(node: "Node", request: RestRequest) -> RestResponse:
             continue
         by_index.setdefault(item["index"], []).append(position)
     touched: list[tuple["LocalIndex", list[int]]] = []
+    alias_required = request.flag("require_alias")
     for name, positions in by_index.items():
+        required = [p for p in positions if items[p]["meta"].get("require_alias", alias_required)]
+        if required and name not in node.aliases:   # per item: the action's flag, else the URL's
+            error = OpenSearchError(f"no such index [{name}] and [require_alias] request flag is [true] and "
+                                    f"[{name}] is not an alias", status=404, error_type="index_not_found_exception",
+                                    index=name)
+            for position in required:
+                results[position] = _error_item(items[position], name, error)
+            positions = [p for p in positions if p not in set(required)]
+            if not positions:
+                continue
         try:
             index = node.get_or_create_for_write(name)
         except OpenSearchError as exc:
@@ -129,14 +140,21 @@ def _apply_index_items(index: "LocalIndex", entries: list[tuple[int, dict[str, A
             if action == "update":
                 flush_batch()
                 body = _load_source(item)
-                result, _ = index.update(str(meta.get("_id")), body, meta.get("if_seq_no"), meta.get("if_primary_term"))
+                result, new_source = index.update(str(meta.get("_id")), body, meta.get("if_seq_no"),
+                                                  meta.get("if_primary_term"))
                 results[position] = {"update": {
                     "_index": index.name, "_id": result.doc_id, "_version": result.version, "result": result.result,
                     "_shards": shards_info(index), "_seq_no": result.seq_no, "_primary_term": 1,
                     "status": 201 if result.result == "created" else 200}}
+                got = update_get(meta.get("_source", body.get("_source") if isinstance(body, dict) else None),
+                                 None, None, result, new_source)
+                if got is not None:
+                    results[position]["update"]["get"] = got
                 continue
             if meta.get("pipeline"):
                 raise IllegalArgumentError("ingest pipelines are not supported by the embedded engine")
+            if meta.get("routing") is not None:
+                raise UnsupportedError("[routing] on writes (the engine does not store a document's routing)")
             spec: dict[str, Any] = {"op": action, "id": None if meta.get("_id") is None else str(meta["_id"])}
             if action == "delete" and spec["id"] is None:
                 raise IllegalArgumentError("id is missing")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from localnode.errors import (ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError, OpenSearchError,
-                             VersionConflictError)
+                             UnsupportedError, VersionConflictError)
 from localnode.rest.router import RestRequest, RestResponse, route
 from localnode.search.source_filter import SourceFilter
 
@@ -25,6 +25,31 @@ def write_body(index: "LocalIndex", result: "OpResult") -> dict[str, Any]:
     return {"_index": index.name, "_id": result.doc_id, "_version": result.version, "result": result.result,
             "_shards": shards_info(index) if result.result != "noop" else {"total": 0, "successful": 0, "failed": 0},
             "_seq_no": result.seq_no, "_primary_term": 1}
+
+
+def refuse_write_routing(request: RestRequest) -> None:
+    """Routing is not stored per document (one shard makes it moot for placement, but OpenSearch
+    shows it as ``_routing`` on every read), so a write that sets it is refused, not half-served."""
+    if request.method != "GET" and request.param("routing") is not None:
+        raise UnsupportedError("[routing] on writes (the engine does not store a document's routing)")
+
+
+def require_alias(node: "Node", name: str, required: bool) -> None:
+    """``require_alias``: a write must name an alias, never an index (nor create one)."""
+    if required and name not in node.aliases:
+        raise OpenSearchError(f"no such index [{name}] and [require_alias] request flag is [true] and "
+                              f"[{name}] is not an alias", status=404, error_type="index_not_found_exception",
+                              index=name)
+
+
+def update_get(spec: Any, includes: str | None, excludes: str | None, result: Any, source: Any) -> dict[str, Any] | None:
+    """The ``get`` part of an update answer, when ``_source`` (body, URL or bulk metadata) or the URL's
+    ``_source_includes``/``_source_excludes`` ask for the updated document."""
+    if spec in (None, False, "false") and not includes and not excludes:
+        return None
+    params = {k: v for k, v in (("_source_includes", includes), ("_source_excludes", excludes)) if v}
+    source_filter = SourceFilter.parse(None if spec in (None, True, "true") else spec, params)
+    return {"_seq_no": result.seq_no, "_primary_term": 1, "found": True, "_source": source_filter.apply(source)}
 
 
 def refresh_after_write(index: "LocalIndex", request: RestRequest) -> bool:
@@ -73,6 +98,8 @@ def index_doc(node: "Node", request: RestRequest) -> RestResponse:
     op_type = request.param("op_type", "index")
     if op_type not in ("index", "create"):
         raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
+    refuse_write_routing(request)
+    require_alias(node, request.path_params["index"], request.flag("require_alias"))
     index = node.get_or_create_for_write(request.path_params["index"])
     return _apply_single(index, write_op_from_params(request, op_type, request.path_params["id"], source), request)
 
@@ -80,6 +107,8 @@ def index_doc(node: "Node", request: RestRequest) -> RestResponse:
 @route("POST", "/{index}/_doc")
 def index_auto_id(node: "Node", request: RestRequest) -> RestResponse:
     source = request.json(required=True)
+    refuse_write_routing(request)
+    require_alias(node, request.path_params["index"], request.flag("require_alias"))
     index = node.get_or_create_for_write(request.path_params["index"])
     return _apply_single(index, write_op_from_params(request, "create", None, source), request)
 
@@ -87,6 +116,8 @@ def index_auto_id(node: "Node", request: RestRequest) -> RestResponse:
 @route("PUT,POST", "/{index}/_create/{id}")
 def create_doc(node: "Node", request: RestRequest) -> RestResponse:
     source = request.json(required=True)
+    refuse_write_routing(request)
+    require_alias(node, request.path_params["index"], request.flag("require_alias"))
     index = node.get_or_create_for_write(request.path_params["index"])
     return _apply_single(index, write_op_from_params(request, "create", request.path_params["id"], source), request)
 
@@ -222,17 +253,21 @@ def delete_doc(node: "Node", request: RestRequest) -> RestResponse:
 @route("POST", "/{index}/_update/{id}")
 def update_doc(node: "Node", request: RestRequest) -> RestResponse:
     body = request.json(required=True)
+    refuse_write_routing(request)
+    require_alias(node, request.path_params["index"], request.flag("require_alias"))
     index = node.get_or_create_for_write(request.path_params["index"])
     if_seq_no = int(request.params["if_seq_no"]) if "if_seq_no" in request.params else None
     if_term = int(request.params["if_primary_term"]) if "if_primary_term" in request.params else None
     result, new_source = index.update(request.path_params["id"], body, if_seq_no, if_term)
-    refresh_after_write(index, request)
+    forced = refresh_after_write(index, request)
     response = write_body(index, result)
-    source_spec = body.get("_source", request.params.get("_source"))
-    if source_spec not in (None, False, "false"):
-        source_filter = SourceFilter.parse(None if source_spec in (True, "true") else source_spec)
-        response["get"] = {"_seq_no": result.seq_no, "_primary_term": 1, "found": True,
-                           "_source": source_filter.apply(new_source)}
+    if forced and result.result != "noop":
+        response = {**{k: v for k, v in response.items() if k != "_shards"}, "forced_refresh": True,
+                    "_shards": response["_shards"]}
+    got = update_get(body.get("_source", request.params.get("_source")), request.params.get("_source_includes"),
+                     request.params.get("_source_excludes"), result, new_source)
+    if got is not None:
+        response["get"] = got
     return RestResponse(200 if result.result != "created" else 201, response)
 
 

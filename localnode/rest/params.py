@@ -22,7 +22,9 @@ COMMON = frozenset({"pretty", "human", "error_trace", "filter_path", "source", "
 
 _INDICES_OPTIONS = frozenset({"ignore_unavailable", "allow_no_indices", "expand_wildcards"})
 _CLUSTER_TIMEOUTS = frozenset({"timeout", "master_timeout", "cluster_manager_timeout"})
-_WRITE = frozenset({"refresh", "timeout", "wait_for_active_shards", "routing", "require_alias"})
+# Writes do not take ``routing``: the engine does not store a document's routing, so GET could not
+# show ``_routing`` as OpenSearch does; it is refused rather than dropped.
+_WRITE = frozenset({"refresh", "timeout", "wait_for_active_shards", "require_alias"})
 _VERSIONED_WRITE = _WRITE | {"if_seq_no", "if_primary_term", "version", "version_type", "pipeline"}
 _SOURCE = frozenset({"_source", "_source_includes", "_source_excludes"})
 _SEARCH = (_INDICES_OPTIONS | _SOURCE | {
@@ -41,7 +43,8 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
                                                      "wait_for_completion"},
     "/_tasks/{task_id}": frozenset({"wait_for_completion", "timeout"}),
     # documents
-    "/{index}/_doc/{id}": _VERSIONED_WRITE | _SOURCE | {"op_type", "realtime", "preference", "stored_fields"},
+    "/{index}/_doc/{id}": _VERSIONED_WRITE | _SOURCE | {"op_type", "realtime", "preference", "stored_fields",
+                                                        "routing"},   # routing: GET only (checked there)
     "/{index}/_doc": _VERSIONED_WRITE | {"op_type"},
     "/{index}/_create/{id}": _VERSIONED_WRITE,
     "/{index}/_source/{id}": _SOURCE | {"realtime", "refresh", "routing", "preference", "version", "version_type"},

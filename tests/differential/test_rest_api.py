@@ -228,3 +228,59 @@ def test_alias_forms(pair: Pair) -> None:
         except AssertionError as exc:
             failures.append(str(exc))
     assert not failures, "\n".join(failures)
+
+
+ROUTING_KNOWN = ("routing on writes: refused by localnode (it stores no per-document routing, so GET could "
+                 "not show _routing), accepted by OpenSearch")
+
+
+def test_write_options(pair: Pair) -> None:
+    """require_alias, op_type, if_seq_no, update's get/_source/forced_refresh, bulk update _source."""
+    index = pair.create("w", {"settings": {"number_of_replicas": 0}})
+    alias, missing = pair.name("w-alias"), pair.name("w-missing")
+    pair.both("POST", "/_aliases", {"actions": [{"add": {"index": index, "alias": alias}}]})
+    pair.drop("w-missing")
+    bulk = "\n".join(json.dumps(x) for x in [
+        {"update": {"_index": index, "_id": "1", "_source": True}}, {"doc": {"c": 1}},
+        {"index": {"_index": index, "_id": "7", "require_alias": True}}, {"x": 1},
+        {"index": {"_index": alias, "_id": "8", "require_alias": True}}, {"x": 1}]) + "\n"
+    write_steps: list[tuple[str, str, Any, dict[str, str] | None]] = [
+        ("PUT", f"/{index}/_doc/1", {"a": 1}, {"refresh": "true"}),
+        ("PUT", f"/{index}/_doc/2", {"a": 2}, {"require_alias": "true"}),
+        ("PUT", f"/{alias}/_doc/3", {"a": 3}, {"require_alias": "true"}),
+        ("PUT", f"/{missing}/_doc/3", {"a": 3}, {"require_alias": "true"}),
+        ("PUT", f"/{index}/_doc/1", {"a": 9}, {"op_type": "create"}),
+        ("PUT", f"/{index}/_doc/1", {"a": 9}, {"op_type": "bogus"}),
+        ("PUT", f"/{index}/_doc/1", {"a": 9}, {"if_seq_no": "5", "if_primary_term": "1"}),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 1}, "_source": True}, None),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 2}}, {"_source": "b"}),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 3}}, {"_source_includes": "a"}),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 4}}, {"refresh": "true"}),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 5}}, {"retry_on_conflict": "3"}),
+        ("POST", f"/{index}/_update/1", {"doc": {"b": 5}}, {"if_seq_no": "0", "if_primary_term": "1"}),
+        ("POST", "/_bulk", bulk, {"refresh": "true"}),
+        ("POST", "/_bulk", json.dumps({"index": {"_index": missing, "_id": "1"}}) + "\n{}\n", {"require_alias": "true"}),
+    ]
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("took", "_seq_no", "_primary_term", "index_uuid")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    def outcome(local: Answer, real: Answer) -> list[str]:
+        if local.is_error or real.is_error:
+            return compare_errors(local, real)
+        return [] if strip(local.body) == strip(real.body) else [f"local {strip(local.body)} real {strip(real.body)}"]
+
+    failures = []
+    for number, (method, url, body, params) in enumerate(write_steps):
+        local, real = pair.both(method, url, body, params)
+        try:
+            check(outcome(local, real), context=f"write step {number}: {method} {url} {params}")
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)
+    local, real = pair.both("PUT", f"/{index}/_doc/10", {"a": 1}, {"routing": "r"})
+    check(outcome(local, real), known=ROUTING_KNOWN, context="index with routing")
