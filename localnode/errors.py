@@ -15,7 +15,31 @@ from typing import Any
 JAVA_NATIVE_TYPES = frozenset({
     "illegal_argument_exception", "illegal_state_exception", "number_format_exception",
     "json_parse_exception", "arithmetic_exception", "null_pointer_exception",
-    "array_index_out_of_bounds_exception", "unsupported_operation_exception", "i_o_exception"})
+    "array_index_out_of_bounds_exception", "unsupported_operation_exception", "i_o_exception",
+    "json_e_o_f_exception", "input_coercion_exception", "negative_array_size_exception", "class_cast_exception",
+    "too_many_clauses", "too_many_nested_clauses", "index_out_of_bounds_exception"})
+#: ``XContentParseException`` and its subclass: not OpenSearch exceptions, but wrappers that
+#: ``OpenSearchException.guessRootCauses`` looks through.
+XCONTENT_TYPES = frozenset({"x_content_parse_exception", "named_object_not_found_exception"})
+
+
+def is_opensearch_exception(error: "OpenSearchError") -> bool:
+    """Whether the Java exception this error stands for is an ``OpenSearchException``."""
+    return error.error_type not in JAVA_NATIVE_TYPES and error.error_type not in XCONTENT_TYPES
+
+
+def guess_root_cause(error: "OpenSearchError") -> "OpenSearchError":
+    """``OpenSearchException.guessRootCauses`` for one exception: the deepest OpenSearch exception
+    of the cause chain, looking through ``XContentParseException`` wrappers; the exception itself
+    when nothing below it is one."""
+    if is_opensearch_exception(error):
+        cause = error.caused_by
+        return guess_root_cause(cause) if cause is not None and is_opensearch_exception(cause) else error
+    if error.error_type in XCONTENT_TYPES:
+        cause = error.caused_by
+        if cause is not None and (cause.error_type in XCONTENT_TYPES or is_opensearch_exception(cause)):
+            return guess_root_cause(cause)
+    return error
 
 
 class OpenSearchError(Exception):
@@ -46,9 +70,7 @@ class OpenSearchError(Exception):
     def to_body(self) -> dict[str, Any]:
         # OpenSearch's root cause is the deepest *OpenSearch* exception of the chain; JDK/Jackson
         # exceptions (illegal_argument, number_format, json_parse ...) only appear under caused_by.
-        root = self
-        while root.caused_by is not None and root.caused_by.error_type not in JAVA_NATIVE_TYPES:
-            root = root.caused_by
+        root = guess_root_cause(self)
         error = self.cause_dict()
         error["root_cause"] = [root.cause_dict() if root is not self else
                                {k: v for k, v in self.cause_dict().items() if k != "caused_by"}]
@@ -86,7 +108,7 @@ class QueryShardError(OpenSearchError):
 
 def failed_to_create_query(cause: OpenSearchError, index: str, index_uuid: str) -> OpenSearchError:
     """``QueryShardContext.toQuery``: a failure while building the Lucene query, wrapped as OpenSearch does."""
-    if isinstance(cause, QueryShardError | ParsingError):   # rethrown as they are
+    if cause.error_type in ("query_shard_exception", "parsing_exception"):   # rethrown as they are
         return cause
     return QueryShardError(f"failed to create query: {cause.reason}", caused_by=cause, index=index,
                            index_uuid=index_uuid)
@@ -157,13 +179,10 @@ class SearchPhaseExecutionError(OpenSearchError):
                          grouped=True, failed_shards=[{"shard": 0, "index": index, "node": "localnode",
                                                        "reason": cause.cause_dict()}])
         self.shard_cause = cause
-        root = cause
-        if cause.error_type in JAVA_NATIVE_TYPES:
+        root = guess_root_cause(cause)
+        if not is_opensearch_exception(root):
             # OpenSearchException.guessRootCauses: a new exception named after the JDK one
-            root = OpenSearchError(cause.reason, status=cause.status, error_type=cause.error_type, caused_by=cause)
-        else:
-            while root.caused_by is not None and root.caused_by.error_type not in JAVA_NATIVE_TYPES:
-                root = root.caused_by
+            root = OpenSearchError(root.reason, status=root.status, error_type=root.error_type, caused_by=root)
         self.root = root
         self.caused_by = None if root is cause else root
 

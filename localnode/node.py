@@ -23,7 +23,9 @@ from localnode.errors import (AliasesNotFoundError, IllegalArgumentError, IndexN
                               OpenSearchError, ResourceAlreadyExistsError, SearchPhaseExecutionError)
 from localnode.index import settings as index_settings
 from localnode.index.shard import LocalIndex, load_metadata
+from localnode.rest.encoding import encoded
 from localnode.rest.router import RestRequest, RestResponse, dispatch
+from localnode.search.query import recursion_headroom
 from localnode.store import DataDirLock, TranslogError, atomic_write_json, read_json
 
 logger = logging.getLogger("localnode")
@@ -475,14 +477,16 @@ class Node:
                 answered = self._handle_failed_target(request)
                 if answered is not None:
                     return answered
-            return dispatch(self, request)
+            with recursion_headroom():   # deep queries are parsed and run recursively
+                return encoded(dispatch(self, request))   # written here: a body that cannot be is a 500 below
         except OpenSearchError as exc:
-            return RestResponse(exc.status, exc.to_body())
+            try:
+                with recursion_headroom():   # an error's cause chain is as deep as the query
+                    return encoded(RestResponse(exc.status, exc.to_body()))
+            except Exception as inner:  # noqa: BLE001 - an error body that cannot be written
+                return _internal_error(method, path, inner)
         except Exception as exc:  # never a Python traceback on the wire: a 500 that names the bug
-            logger.exception("internal error serving %s %s", method, path)
-            error = OpenSearchError(f"internal error in the embedded engine: {type(exc).__name__}: {exc}",
-                                    status=500, error_type="exception")
-            return RestResponse(500, error.to_body())
+            return _internal_error(method, path, exc)
 
     def _handle_failed_target(self, request: RestRequest) -> RestResponse | None:
         """Requests whose path names a red index: the error OpenSearch gives for an unassigned shard.
@@ -542,6 +546,14 @@ class Node:
         for index in self.indices.values():
             index.close()
         self._lock.release()
+
+
+def _internal_error(method: str, path: str, exc: BaseException) -> RestResponse:
+    """A 500 in OpenSearch's shape that names the bug (never a traceback, never a dropped connection)."""
+    logger.error("internal error serving %s %s", method, path, exc_info=exc)
+    error = OpenSearchError(f"internal error in the embedded engine: {type(exc).__name__}: {str(exc)[:2000]}",
+                            status=500, error_type="exception")
+    return encoded(RestResponse(500, error.to_body()))
 
 
 def validate_alias_name(alias: str) -> None:

@@ -21,7 +21,7 @@ from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError
 from localnode.ltr.sltr import SltrQuery
 from localnode.ltr.xcontent import (BOOLEAN, NUMBER, OBJECT_ARRAY, STRING, Field, NumberFormatError, ObjectParser,
                                     XContentParseError, x_array, x_bool, x_int, x_text)
-from localnode.search.execute import FETCH_EXTENSIONS
+from localnode.search.execute import EXT_PARSERS, FETCH_EXTENSIONS
 from localnode.search.query import Query, SegmentContext
 
 if TYPE_CHECKING:
@@ -218,5 +218,6 @@ def log_hits(request: "SearchRequest", result: "ShardResult", hits: list[dict[st
 
 
 FETCH_EXTENSIONS[NAME] = log_hits
+EXT_PARSERS[NAME] = parse_ext
 
 __all__ = ["LogSpec", "parse_ext", "loggers", "log_hits", "FetchPhaseFailure"]

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, NumberFormatError, OpenSearchError, QueryShardError
+from localnode.errors import NumberFormatError, OpenSearchError, QueryShardError
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -78,6 +78,29 @@ def query_shard_error(feature_name: str, cause: OpenSearchError, index: str | No
 # --------------------------------------------------------------------------------------------------
 # Tokens: OpenSearch names JSON values by their parser token in error messages.
 
+class NonStandardToken(float):
+    """A ``NaN`` / ``Infinity`` / ``-Infinity`` literal in a request body (not JSON).
+
+    Jackson (without ``ALLOW_NON_NUMERIC_NUMBERS``) fails when its tokenizer *reaches* one; a parser
+    that fails earlier in the document never gets there. The value is a float (NaN or infinite) so
+    that code which does not look at it keeps working; :func:`token_name` (which every typed read
+    goes through) raises the Jackson error on it. See :mod:`localnode.search.xcontent`.
+    """
+    text: str
+
+    def __new__(cls, text: str) -> "NonStandardToken":
+        value = super().__new__(cls, float(text.replace("Infinity", "inf")))
+        value.text = text
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return NonStandardToken, (self.text,)
+
+    def error(self) -> "JsonParseError":
+        return JsonParseError(f"Non-standard token '{self.text}': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` "
+                              "to allow")
+
+
 _TOKEN_OF_JSON_TYPE = {dict: "START_OBJECT", list: "START_ARRAY", str: "VALUE_STRING", int: "VALUE_NUMBER",
                        float: "VALUE_NUMBER", bool: "VALUE_BOOLEAN", type(None): "VALUE_NULL"}
 
@@ -87,6 +110,8 @@ def token_name(value: Any) -> str:
     token = _TOKEN_OF_JSON_TYPE.get(type(value))   # what a decoded JSON body holds: one dict lookup
     if token is not None:
         return token
+    if isinstance(value, NonStandardToken):
+        raise value.error()
     if value is None:
         return "VALUE_NULL"
     if isinstance(value, bool | np.bool_):
@@ -219,6 +244,8 @@ def json_number_to_f32(value: Any) -> np.float32:
     An object-valued model definition reaches the plugin as JSON re-serialised by Jackson (doubles
     written with ``Double.toString``), which is then parsed straight to float; emulate that text path.
     """
+    if isinstance(value, NonStandardToken):
+        raise value.error()
     if isinstance(value, np.float32):
         return value
     if isinstance(value, JsonFloat):
@@ -450,19 +477,29 @@ class ObjectParser:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise XContentParseError(f"[{self.name}] Expected START_OBJECT but was: {token_name(value)}")
         for key, item in value.items():
+            token = token_name(item)   # Jackson reads a field's value token with its name
             field = self.fields.get(key)
             if field is None:
                 if self.ignore_unknown:
                     continue
                 raise XContentParseError(unknown_field_message(self.name, key, self.fields))
-            token = token_name(item)
             if token not in field.accepts:
                 raise XContentParseError(f"[{self.name}] {key} doesn't support values of type: {token}")
             try:
                 field.consume(state, item)
             except OpenSearchError as exc:
+                if getattr(exc, "unwrapped", False):
+                    raise
                 raise XContentParseError(f"[{self.name}] failed to parse field [{key}]", caused_by=exc) from exc
         return state
+
+    def apply(self, value: Any, state: S) -> S:
+        """``ObjectParser.apply``: as :meth:`parse`, but a token the JSON reader itself refuses (an
+        ``IOException`` such as a ``NaN`` literal) becomes "[name] failed to parse object"."""
+        try:
+            return self.parse(value, state)
+        except JsonParseError as exc:
+            raise XContentParseError(f"[{self.name}] failed to parse object", caused_by=exc) from exc
 
 
 def x_text(value: Any) -> str:
@@ -482,34 +519,22 @@ def x_float(value: Any) -> np.float32:
     """``XContentParser.floatValue()`` (numeric strings are coerced like the plugin does)."""
     if isinstance(value, str):
         return java_parse_float(value)
-    return json_number_to_f32(value)
+    if is_json_number(value):
+        return json_number_to_f32(value)
+    from localnode.search.xcontent import float_value   # the error a non-number gets (Jackson's)
+    return float_value(value)
 
 
 def x_int(value: Any) -> int:
-    """``XContentParser.intValue()``: strings are parsed, fractions truncated, range checked."""
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise NumberFormatError(f'For input string: "{value}"') from None
-        if not -(2 ** 31) <= number <= 2 ** 31 - 1:
-            raise IllegalArgumentError(f"Value [{value}] is out of range for an integer")
-        return int(number)
-    number = float(value) if isinstance(value, float | np.floating) else int(value)
-    in_range = (not isinstance(number, float) or math.isfinite(number)) and -(2 ** 31) <= number <= 2 ** 31 - 1
-    if not in_range:
-        raise IllegalArgumentError(f"Numeric value ({x_text(value)}) out of range of int")
-    return int(number)
+    """``XContentParser.intValue()``: see :func:`localnode.search.xcontent.int_value`."""
+    from localnode.search.xcontent import int_value
+    return int_value(value)
 
 
 def x_bool(value: Any) -> bool:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if value == "true":
-        return True
-    if value == "false":
-        return False
-    raise IllegalArgumentError(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
+    """``XContentParser.booleanValue()``: see :func:`localnode.search.xcontent.boolean_value`."""
+    from localnode.search.xcontent import boolean_value
+    return boolean_value(value)
 
 
 def x_array(value: Any, item: Callable[[Any], T]) -> list[T]:

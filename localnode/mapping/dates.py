@@ -168,3 +168,38 @@ def looks_like_date(value: str) -> bool:
 def format_millis(millis: int) -> str:
     moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+
+
+#: OpenSearch's named date formats (``FormatNames``), snake case; each also has a ``strict_`` form.
+_NAMED_FORMATS = frozenset({
+    "iso8601", "basic_date", "basic_date_time", "basic_date_time_no_millis", "basic_ordinal_date",
+    "basic_ordinal_date_time", "basic_ordinal_date_time_no_millis", "basic_time", "basic_time_no_millis",
+    "basic_t_time", "basic_t_time_no_millis", "basic_week_date", "basic_week_date_time",
+    "basic_week_date_time_no_millis", "date", "date_hour", "date_hour_minute", "date_hour_minute_second",
+    "date_hour_minute_second_fraction", "date_hour_minute_second_millis", "date_optional_time", "date_time",
+    "date_time_no_millis", "hour", "hour_minute", "hour_minute_second", "hour_minute_second_fraction",
+    "hour_minute_second_millis", "ordinal_date", "ordinal_date_time", "ordinal_date_time_no_millis", "time",
+    "time_no_millis", "t_time", "t_time_no_millis", "week_date", "week_date_time", "week_date_time_no_millis",
+    "weekyear", "weekyear_week", "weekyear_week_day", "year", "year_month", "year_month_day", "epoch_second",
+    "epoch_millis", "date_optional_time_nanos", "rfc3339_lenient", "epoch_micros"})
+#: Letters ``DateTimeFormatter.ofPattern`` knows; any other ASCII letter is refused.
+_PATTERN_LETTERS = frozenset("GuyDMLdQqYwWEecFahKkHmsSAnNVvzOXxZp")
+
+
+def validate_date_format(fmt: str) -> None:
+    """``DateFormatter.forPattern``: each ``||`` part a named format or a valid Java pattern; raises
+    ``DateParseError`` with OpenSearch's wording."""
+    for part in fmt.split("||"):
+        name = part[len("strict_"):] if part.startswith("strict_") else part
+        if name in _NAMED_FORMATS or part in _NAMED_FORMATS:
+            continue
+        if not part:
+            raise DateParseError(f"Invalid format: [{fmt}]: Pattern is empty")
+        quoted = False
+        for char in part:
+            if char == "'":
+                quoted = not quoted
+            elif not quoted and (("a" <= char <= "z") or ("A" <= char <= "Z")) and char not in _PATTERN_LETTERS:
+                raise DateParseError(f"Invalid format: [{part}]: Unknown pattern letter: {char}")
+            elif not quoted and char in "#{}":
+                raise DateParseError(f"Invalid format: [{part}]: Pattern includes reserved character: '{char}'")

@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, OpenSearchError, SearchPhaseExecutionError, UnsupportedError
+from localnode.errors import (IllegalArgumentError, OpenSearchError, ParsingError, SearchPhaseExecutionError,
+                              UnsupportedError)
 from localnode.rest import tasks
 from localnode.rest.router import RestRequest, RestResponse, route
-from localnode.search.execute import collect_matches, parse_for_index, search, with_alias_filters
-from localnode.search.query import Searcher
+from localnode.search.execute import (build_weight, collect_matches, parse_for_index, parse_request, search,
+                                      with_alias_filters)
+from localnode.search.queries.compound import MatchAllQuery, check_rewrite
+from localnode.search.query import ParseContext, Query, Searcher, parse_query_stream
+from localnode.search.xcontent import TokenStream, decode_body_checked, token, walk_tokens
 
 if TYPE_CHECKING:
     from localnode.node import Node
@@ -22,28 +26,65 @@ def _targets(node: "Node", request: RestRequest) -> list[tuple[Any, list[dict[st
                         allow_no_indices=request.flag("allow_no_indices", True))
 
 
+def _body(request: RestRequest) -> tuple[Any, bool, bool]:
+    """The request body as Jackson reads it (:func:`localnode.search.xcontent.decode_body_checked`),
+    whether there was one, and whether it may hold NaN/Infinity literals."""
+    if not request.body_bytes or not request.body_bytes.strip():
+        return None, False, False
+    body, non_standard = decode_body_checked(request.body_bytes)
+    return body, True, non_standard
+
+
 @route("GET,POST", "/_search", "/{index}/_search")
 def search_handler(node: "Node", request: RestRequest) -> RestResponse:
     if request.param("q") is not None:
         raise UnsupportedError("URI search parameter [q] (query_string syntax)")
     if request.param("scroll") is not None:
         raise UnsupportedError("[scroll] searches")
-    return RestResponse(200, search(_targets(node, request), request.json(), request.params))
+    body, has_body, non_standard = _body(request)
+    parsed = parse_request(body, request.params, has_body=has_body, non_standard=non_standard)
+    return RestResponse(200, search(_targets(node, request), parsed, request.params))
+
+
+def parse_count_body(body: Any, has_body: bool) -> Query | None:
+    """``RestActions.getQueryContent``: an object whose only key is ``query``; every failure that is not
+    already a parsing error becomes one ("Failed to parse")."""
+    if not has_body:
+        return None
+    try:
+        if token(body) != "START_OBJECT":
+            raise ParsingError(f"Expected [START_OBJECT] but found [{token(body)}]")
+        query = None
+        stream = TokenStream(body, started=True)
+        while (kind := stream.next_token()) not in ("END_OBJECT", None):
+            if kind == "FIELD_NAME":   # the loop skips every other token
+                if stream.value != "query":
+                    raise ParsingError(f"request does not support [{stream.value}]")
+                query = parse_query_stream(stream, ParseContext())
+        walk_tokens(body)
+        return query
+    except OpenSearchError as exc:
+        if exc.error_type == "parsing_exception":
+            raise
+        raise ParsingError("Failed to parse", caused_by=exc) from None
 
 
 @route("GET,POST", "/_count", "/{index}/_count")
 def count_handler(node: "Node", request: RestRequest) -> RestResponse:
-    body = request.json() or {}
-    for key in body:
-        if key not in ("query",):
-            raise OpenSearchError(f"request does not support [{key}]", status=400, error_type="parsing_exception")
+    body, has_body, _ = _body(request)
+    parsed = parse_count_body(body, has_body)
+    terminate_after = request.param("terminate_after")
+    if terminate_after is not None and terminate_after.lstrip("-").isdigit() and int(terminate_after) < 0:
+        raise IllegalArgumentError("terminateAfter must be > 0")
     total = 0
     targets = _targets(node, request)
     for index, filters in targets:
-        query = with_alias_filters(index, parse_for_index(index, body), filters)
+        query = with_alias_filters(index, parsed or MatchAllQuery(), filters)
         searcher = Searcher(index, index.reader)
         try:
-            docs, _ = collect_matches(searcher, query.weight(searcher, np.float32(1.0), False))
+            weight = build_weight(searcher, query, False)
+            check_rewrite(weight)
+            docs, _ = collect_matches(searcher, weight)
         except OpenSearchError as exc:
             raise SearchPhaseExecutionError(exc, index.name) from None
         total += len(docs)

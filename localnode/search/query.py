@@ -8,14 +8,19 @@ segment. Adding a query type means one new module that registers its parser.
 
 from __future__ import annotations
 
+import math
+import sys
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
-from localnode.errors import ParsingError
+from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError
+from localnode.ltr.xcontent import NUMBER, STRING, Field, java_float_to_string
 from localnode.search.matches import Matches
+from localnode.search.xcontent import TokenStream, float_value, text, token
 
 if TYPE_CHECKING:
     from localnode.index.segment import Segment
@@ -95,6 +100,15 @@ class Weight(ABC):
         (:mod:`localnode.search.topk`); None when it cannot say (the exhaustive path then runs)."""
         return None
 
+    def sub_weights(self) -> list["Weight"]:
+        """The weights this one combines (compound weights override it)."""
+        return []
+
+    def leaf_count(self) -> int:
+        """How many leaf queries Lucene's clause-count visitor sees in this weight's query."""
+        subs = self.sub_weights()
+        return sum(sub.leaf_count() for sub in subs) if subs else 1
+
     def explain(self, ctx: SegmentContext, doc: int) -> Explanation | None:
         found = self.matches(ctx)
         idx = np.searchsorted(found.docs, doc)
@@ -120,23 +134,68 @@ class Query(ABC):
         return []
 
     def walk(self) -> Iterator["Query"]:
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This query and every query under it, depth first (iterative: queries nest deeply)."""
+        stack: list[Query] = [self]
+        while stack:
+            query = stack.pop()
+            yield query
+            stack.extend(reversed(query.children()))
 
     def weight(self, searcher: Searcher, outer_boost: np.float32 = np.float32(1.0), scoring: bool = True) -> Weight:
-        """Weight with this query's own boost folded into the outer one (float32 product)."""
-        return self.create_weight(searcher, np.float32(outer_boost * np.float32(self.boost)), scoring)
+        """Weight with this query's own boost folded into the outer one (float32 product).
+
+        As ``AbstractQueryBuilder.toQuery`` wraps a query with a boost other than 1 in a Lucene
+        ``BoostQuery`` (unless it matches nothing), a NaN, infinite or negative boost fails here,
+        once the query itself is built."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            folded = np.float32(outer_boost * np.float32(self.boost))
+        weight = self.create_weight(searcher, folded, scoring)
+        if self.boost != 1.0 and type(weight).__name__ != "MatchNoneWeight":
+            check_boost(float(np.float32(self.boost)))
+        return weight
 
 
 Parser = Callable[[Any, "ParseContext"], Query]
-_PARSERS: dict[str, Parser] = {}
+_PARSERS: dict[str, tuple[Parser, bool]] = {}
+
+#: Deepest query nesting served. OpenSearch 2.19 has no limit: its parsers recurse until the JVM
+#: stack overflows (a ``bool`` ~1000 levels deep drops the connection without an answer); up to
+#: this depth the embedded engine answers what OpenSearch answers, past it a 400.
+MAX_QUERY_DEPTH = 1000
+# Queries are parsed, built and run recursively (as in OpenSearch), a handful of Python frames per
+# nesting level, and error causes nest as deep: Python's default limit of 1000 frames would stop a
+# bool nested ~200 deep. Raised once, process-wide, to what MAX_QUERY_DEPTH needs (Python frames
+# do not use the C stack on 3.11+; the JSON fallback decoder is bounded by MAX_JSON_DEPTH).
+_RECURSION_NEEDED = MAX_QUERY_DEPTH * 16 + 2000
 
 
-def query_parser(*names: str) -> Callable[[Parser], Parser]:
+@contextmanager
+def recursion_headroom() -> Iterator[None]:
+    """Run a request with the recursion limit deep queries need, restoring a lower one afterwards
+    (a caller may have lowered it after import: test runners do)."""
+    before = sys.getrecursionlimit()
+    if before >= _RECURSION_NEEDED:
+        yield
+        return
+    sys.setrecursionlimit(_RECURSION_NEEDED)
+    try:
+        yield
+    finally:
+        if sys.getrecursionlimit() == _RECURSION_NEEDED:
+            sys.setrecursionlimit(before)
+
+
+if sys.getrecursionlimit() < _RECURSION_NEEDED:
+    sys.setrecursionlimit(_RECURSION_NEEDED)
+
+
+def query_parser(*names: str, stream: bool = False) -> Callable[[Parser], Parser]:
+    """Register a query parser. A tree parser gets the query's object; a ``stream`` parser gets the
+    :class:`~localnode.search.xcontent.TokenStream` standing on that object's ``START_OBJECT`` and
+    must leave it on the matching ``END_OBJECT`` (the ports of hand-written token loops)."""
     def register(fn: Parser) -> Parser:
         for name in names:
-            _PARSERS[name] = fn
+            _PARSERS[name] = (fn, stream)
         return fn
     return register
 
@@ -152,60 +211,115 @@ KNOWN_UNSUPPORTED_QUERIES = {
 
 @dataclass(slots=True)
 class ParseContext:
-    """Mapping lookups the parsers need; one per index because queries resolve against its mapping."""
-    index: "LocalIndex"
+    """What query parsers may look at. Parsing is the coordinating node's work in OpenSearch and does
+    not depend on an index: ``index`` is only set where a query is parsed against one (LTR feature
+    templates, alias filters); ``depth`` is the current query nesting."""
+    index: "LocalIndex | None" = None
+    depth: int = 0
 
     def field(self, name: str) -> "FieldMapper | None":
-        return self.index.mapping.field(name)
+        return self.index.mapping.field(name) if self.index is not None else None
 
+
+class QueryTooDeep(OpenSearchError):
+    status = 400
+    error_type = "illegal_argument_exception"
+    unwrapped = True   # reported as is, not once per enclosing query
 
 def parse_query(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("query malformed, must start with start_object")
-    if len(body) != 1:
-        if not body:
-            raise ParsingError("query malformed, empty clause found")
-        keys = list(body)
-        raise ParsingError(f"[{keys[0]}] malformed query, expected [END_OBJECT] but found [FIELD_NAME]")
-    name, inner = next(iter(body.items()))
-    parser = _PARSERS.get(name)
-    if parser is None:
+    """``AbstractQueryBuilder.parseInnerQueryBuilder`` of a query object: ``{"<name>": {...}}``."""
+    if token(body) != "START_OBJECT":
+        raise ParsingError("[_na] query malformed, must start with start_object")
+    return parse_query_stream(TokenStream(body, started=True), ctx)
+
+
+def parse_query_stream(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``parseInnerQueryBuilder`` on a token stream standing on (or just before) the query object."""
+    if stream.current != "START_OBJECT" and stream.next_token() != "START_OBJECT":
+        raise ParsingError("[_na] query malformed, must start with start_object")
+    if stream.next_token() == "END_OBJECT":
+        raise IllegalArgumentError("query malformed, empty clause found at [1:1]")
+    name = stream.value
+    if stream.next_token() != "START_OBJECT":
+        raise ParsingError(f"[{name}] query malformed, no start_object after query name")
+    entry = _PARSERS.get(name)
+    if entry is None:
         if name in KNOWN_UNSUPPORTED_QUERIES:
             raise ParsingError(f"query [{name}] is not supported by the embedded engine (localnode); "
                                "use --cluster URL to run it on OpenSearch", name=name)
-        raise ParsingError(f"unknown query [{name}]", error_type="parsing_exception")
-    return parser(inner, ctx)
+        raise ParsingError(f"unknown query [{name}]", caused_by=OpenSearchError(
+            f"unknown field [{name}]", status=400, error_type="named_object_not_found_exception"))
+    parser, streaming = entry
+    ctx.depth += 1
+    if ctx.depth > MAX_QUERY_DEPTH:
+        raise QueryTooDeep(f"the query is nested more than {MAX_QUERY_DEPTH} levels deep, the embedded engine's "
+                           "limit (OpenSearch has no limit and fails with a stack overflow)")
+    try:
+        if streaming:
+            query = parser(stream, ctx)
+        else:
+            query = parser(stream.subtree(), ctx)
+            stream.finish_subtree()
+    finally:
+        ctx.depth -= 1
+    if stream.current != "END_OBJECT":
+        raise ParsingError(f"[{name}] malformed query, expected [END_OBJECT] but found [{stream.current}]")
+    following = stream.next_token()
+    if following != "END_OBJECT":
+        raise ParsingError(f"[{name}] malformed query, expected [END_OBJECT] but found [{following}]")
+    return query
 
 
-def common_options(query: Query, body: dict[str, Any], query_name: str) -> None:
-    """Read ``boost`` and ``_name`` (every query accepts them) with OpenSearch's type checks."""
-    if "boost" in body:
-        boost = body["boost"]
-        if isinstance(boost, bool) or not isinstance(boost, (int, float, str)):
-            raise ParsingError(f"[{query_name}] boost must be a number")
-        try:
-            query.boost = float(boost)
-        except ValueError:
-            raise ParsingError(f"[{query_name}] failed to parse field [boost]") from None
-        if query.boost < 0:
-            raise ParsingError(f"[{query_name}] negative [boost] are not allowed.", error_type="illegal_argument_exception")
-    if "_name" in body:
-        query.name = str(body["_name"])
+# -- what every builder shares ------------------------------------------------------------------------
+def set_boost(query: Query, boost: Any, query_name: str) -> None:
+    """``AbstractQueryBuilder.boost(float)``: negative boosts are refused when set (NaN is not
+    negative: it fails later, when the query is built, as Lucene's ``BoostQuery`` refuses it)."""
+    value = float(boost)
+    if is_negative(value):
+        raise IllegalArgumentError(f"negative [boost] are not allowed in [{{{query_name}}}], use a value between 0 "
+                                   "and 1 to deboost")
+    query.boost = value
 
 
-def check_keys(body: dict[str, Any], allowed: set[str], query_name: str) -> None:
-    for key in body:
-        if key not in allowed:
-            raise ParsingError(f"[{query_name}] query does not support [{key}]")
+def check_boost(boost: float) -> None:
+    """Lucene ``BoostQuery``: a boost other than 1 must be finite and not negative."""
+    if not math.isfinite(boost) or is_negative(boost):
+        raise IllegalArgumentError(f"boost must be a positive float, got {java_float_to_string(boost)}")
 
 
-def single_field(body: Any, query_name: str) -> tuple[str, Any]:
-    """The ``{"field": value-or-object}`` shape of term-level and full-text queries."""
-    if not isinstance(body, dict):
-        raise ParsingError(f"[{query_name}] query malformed, no start_object after query name")
-    fields = [k for k in body if k not in ("boost", "_name")]
-    if len(fields) != 1:
-        if not fields:
-            raise ParsingError(f"[{query_name}] query malformed, no field specified")
-        raise ParsingError(f"[{query_name}] query doesn't support multiple fields, found [{fields[0]}] and [{fields[1]}]")
-    return fields[0], body[fields[0]]
+def is_negative(value: float) -> bool:
+    """``Float.compare(value, 0f) < 0``: -0.0 is negative, NaN is not."""
+    return value < 0 or (value == 0 and math.copysign(1.0, value) < 0)
+
+
+def checked_boost(value: Any, query_name: str) -> float:
+    """A ``boost`` value as the builder's setter takes it (``floatValue()``, then the negative check)."""
+    boost = float(float_value(value))
+    if is_negative(boost):
+        raise IllegalArgumentError(f"negative [boost] are not allowed in [{{{query_name}}}], use a value between 0 "
+                                   "and 1 to deboost")
+    return boost
+
+
+def standard_fields(query_name: str) -> dict[str, Field]:
+    """``declareStandardFields``: ``boost`` (a float, refused when negative) and ``_name`` (a string) of
+    ObjectParser-built queries; the state is a dict of parsed values."""
+    return {
+        "boost": Field(NUMBER, lambda state, value: state.__setitem__("boost", checked_boost(value, query_name))),
+        "_name": Field(STRING, lambda state, value: state.__setitem__("_name", text(value))),
+    }
+
+
+def apply_standard(query: Query, state: dict[str, Any]) -> Query:
+    if "_name" in state:
+        query.name = state["_name"]
+    if "boost" in state:
+        query.boost = state["boost"]
+    return query
+
+
+parse_inner_query = parse_query_stream
+
+
+def multiple_fields(query_name: str, first: str, second: str | None) -> ParsingError:
+    return ParsingError(f"[{query_name}] query doesn't support multiple fields, found [{first}] and [{second}]")

@@ -9,45 +9,48 @@ query does not match keeps ``query_weight × first``), sort the window, give hit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, ParsingError
-from localnode.search.query import Query, Searcher
+from localnode.errors import OpenSearchError
+from localnode.search.query import Query, Searcher, Weight
+
+if TYPE_CHECKING:
+    from localnode.search.execute import RescoreSpec
 
 _MODES = {"total", "multiply", "avg", "max", "min"}
 
 
-def apply_rescores(searcher: Searcher, docs: np.ndarray, scores: np.ndarray, specs: list[dict[str, Any]],
-                   queries: list[Query]) -> tuple[np.ndarray, np.ndarray]:
-    for spec, query in zip(specs, queries):
-        docs, scores = _rescore_once(searcher, docs, scores, spec, query)
+def apply_rescores(searcher: Searcher, docs: np.ndarray, scores: np.ndarray, specs: list["RescoreSpec"],
+                   weights: list[Weight]) -> tuple[np.ndarray, np.ndarray]:
+    for spec, weight in zip(specs, weights):
+        docs, scores = _rescore_once(searcher, docs, scores, spec, weight)
     return docs, scores
 
 
-def _rescore_once(searcher: Searcher, docs: np.ndarray, scores: np.ndarray, spec: dict[str, Any],
-                  query: Query) -> tuple[np.ndarray, np.ndarray]:
-    window = int(spec.get("window_size", 10))
+def _rescore_once(searcher: Searcher, docs: np.ndarray, scores: np.ndarray, spec: "RescoreSpec",
+                  weight: Weight) -> tuple[np.ndarray, np.ndarray]:
+    window = spec.window
     if window < 0:
-        raise IllegalArgumentError(f"[window_size] must be greater than or equal to 0, got {window}")
-    if window > 10_000:
-        raise IllegalArgumentError(
-            f"Rescore window [{window}] is too large. It must be less than [10000]. This prevents allocating "
-            "massive heaps for storing the results to be rescored. This limit can be set by changing the "
-            "[index.max_rescore_window] index level setting.")
-    inner = spec["query"]
-    query_weight = np.float32(inner.get("query_weight", 1.0))
-    rescore_weight = np.float32(inner.get("rescore_query_weight", 1.0))
-    mode = str(inner.get("score_mode", "total")).lower()
-    if mode not in _MODES:
-        raise ParsingError(f"illegal score_mode [{mode}]", error_type="illegal_argument_exception")
+        # QueryRescorer sizes an array by the window: OpenSearch 2.19 fails with a 500
+        raise OpenSearchError(str(window), status=500, error_type="negative_array_size_exception")
+    with np.errstate(over="ignore", invalid="ignore"):
+        query_weight = np.float32(spec.query_weight)
+        rescore_weight = np.float32(spec.rescore_query_weight)
+    mode = spec.score_mode
     first = scores.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):   # non-finite weights: NaN/inf scores, as in Java
+        return _rescore_window(searcher, docs, first, query_weight, rescore_weight, mode, window, weight)
+
+
+def _rescore_window(searcher: Searcher, docs: np.ndarray, first: np.ndarray, query_weight: np.float32,
+                    rescore_weight: np.float32, mode: str, window: int, weight: Weight) -> tuple[np.ndarray, np.ndarray]:
     new_scores = (first * query_weight).astype(np.float32)
     head = min(window, len(docs))
     if head:
         window_docs = docs[:head]
-        second, matched = evaluate_on_docs(searcher, query, window_docs)
+        second, matched = evaluate_on_docs(searcher, weight, window_docs)
         a = (first[:head] * query_weight).astype(np.float32)
         b = (second * rescore_weight).astype(np.float32)
         combined = _combine(a, b, mode)
@@ -71,9 +74,10 @@ def _combine(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
     return np.minimum(a, b)
 
 
-def evaluate_on_docs(searcher: Searcher, query: Query, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of ``query`` for specific global docs: (float32 scores, matched mask)."""
-    weight = query.weight(searcher, np.float32(1.0), True)
+def evaluate_on_docs(searcher: Searcher, query: Query | Weight, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of ``query`` (or of an already built weight) for specific global docs: (float32 scores,
+    matched mask)."""
+    weight = query if isinstance(query, Weight) else query.weight(searcher, np.float32(1.0), True)
     scores = np.zeros(len(docs), dtype=np.float32)
     matched = np.zeros(len(docs), dtype=bool)
     for ctx in searcher.segment_contexts():

@@ -7,13 +7,16 @@ they do without fielddata. Missing values go last unless ``missing`` says otherw
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import IllegalArgumentError, ParsingError
+from localnode.errors import IllegalArgumentError, NumberFormatError, OpenSearchError, ParsingError, UnsupportedError
+from localnode.ltr.xcontent import Field, ObjectParser, XContentParseError
 from localnode.mapping.fields import BOOLEAN, DATE, KEYWORD, TEXT
+from localnode.search.xcontent import OBJECT, STRING, VALUE, TokenStream, text
 
 if TYPE_CHECKING:
     from localnode.search.query import Searcher
@@ -28,33 +31,208 @@ class SortSpec:
     unmapped_type: str | None = None
 
 
-def parse_sort(spec: Any) -> list[SortSpec]:
-    items = spec if isinstance(spec, list) else [spec]
+def _sort_order(raw: str) -> str:
+    """``SortOrder.fromString``."""
+    if raw.lower() in ("asc", "desc"):
+        return raw.lower()
+    raise IllegalArgumentError(f"Unknown SortOrder [{raw}]")
+
+
+def _field_or_score(name: str, order: str | None = None) -> SortSpec:
+    """``SortBuilder.fieldOrScoreSort``: ``_score`` sorts descending by default, fields ascending."""
+    return SortSpec(name, order or ("desc" if name == "_score" else "asc"))
+
+
+_SORT_MODES = ("min", "max", "sum", "avg", "median")
+_NUMERIC_TYPES = ("long", "double", "date", "date_nanos")
+
+
+def _field_sort_parser(name: str) -> ObjectParser:
+    def order(state: SortSpec, value: Any) -> None:
+        state.order = _sort_order(text(value))
+
+    def mode(state: SortSpec, value: Any) -> None:
+        raw = text(value)
+        if raw.lower() not in _SORT_MODES:
+            raise IllegalArgumentError(f"Unknown SortMode [{raw}]")
+        state.mode = raw.lower()
+
+    def numeric_type(state: SortSpec, value: Any) -> None:
+        if text(value) not in _NUMERIC_TYPES:
+            raise IllegalArgumentError("invalid value for [numeric_type], must be [long, double, date, date_nanos], "
+                                       f"got {text(value)}")
+
+    def unsupported(option: str) -> Any:
+        def consume(state: SortSpec, value: Any) -> None:
+            raise UnsupportedError(f"sort option [{option}]")
+        return consume
+
+    if name == "_score":
+        return ObjectParser("_score", {"order": Field(STRING, order)})
+    return ObjectParser("field_sort", {
+        "order": Field(STRING, order),
+        "missing": Field(VALUE, lambda state, value: setattr(state, "missing", value if value is not None else "_last")),
+        "unmapped_type": Field(STRING, lambda state, value: setattr(state, "unmapped_type", text(value))),
+        "mode": Field(STRING, mode),
+        "numeric_type": Field(STRING, numeric_type),
+        "nested": Field(OBJECT, unsupported("nested")),
+        "nested_path": Field(STRING, unsupported("nested_path")),
+        "nested_filter": Field(OBJECT, unsupported("nested_filter")),
+    })
+
+
+def _compound_sort(stream: TokenStream, result: list[SortSpec]) -> None:
+    """``SortBuilder.parseCompoundSortField``: ``{"field": "order"}`` or ``{"field": {options}}``."""
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind != "FIELD_NAME":
+            continue
+        name = stream.value
+        kind = stream.next_token()
+        if kind == "VALUE_STRING":
+            result.append(_field_or_score(name, _sort_order(stream.value)))
+            continue
+        spec = _field_or_score(name)
+        parser = _field_sort_parser(name)
+        if kind != "START_OBJECT":
+            # ObjectParser.parse: not on START_OBJECT, so it reads the next token, which must be one
+            following = stream.next_token()
+            if following != "START_OBJECT":
+                raise XContentParseError(f"[{parser.name}] Expected START_OBJECT but was: {following}")
+        parser.parse(stream.subtree(), spec)
+        stream.finish_subtree()
+        result.append(spec)
+
+
+def parse_sort_body(value: Any) -> list[SortSpec]:
+    """``SortBuilder.fromXContent``: the ``sort`` of a search body (a string, an object or an array)."""
+    stream = TokenStream(value, started=True)
     result: list[SortSpec] = []
-    for item in items:
-        if isinstance(item, str):
-            name, _, order = item.partition(":")
-            result.append(SortSpec(name, order or ("desc" if name == "_score" else "asc")))
-        elif isinstance(item, dict) and len(item) == 1:
-            name, options = next(iter(item.items()))
-            if isinstance(options, str):
-                result.append(SortSpec(name, options.lower()))
-            elif isinstance(options, dict):
-                for key in options:
-                    if key not in ("order", "missing", "mode", "unmapped_type", "numeric_type", "format"):
-                        raise ParsingError(f"[{name}] unknown field [{key}]")
-                result.append(SortSpec(name, str(options.get("order", "desc" if name == "_score" else "asc")).lower(),
-                                       options.get("missing", "_last"), options.get("mode"),
-                                       options.get("unmapped_type")))
+    kind = stream.current
+    if kind == "START_ARRAY":
+        while (kind := stream.next_token()) != "END_ARRAY":
+            if kind == "START_OBJECT":
+                _compound_sort(stream, result)
+            elif kind == "VALUE_STRING":
+                result.append(_field_or_score(stream.value))
             else:
-                raise ParsingError(f"[sort] malformed for field [{name}]")
-        else:
-            raise ParsingError("[sort] must be a string, an object or an array of them")
-    for spec_ in result:
-        if spec_.order not in ("asc", "desc"):
-            raise ParsingError(f"[sort] order must be asc or desc, got [{spec_.order}]",
-                               error_type="illegal_argument_exception")
+                raise IllegalArgumentError("malformed sort format, within the sort array, an object, or an actual "
+                                           "string are allowed")
+    elif kind == "VALUE_STRING":
+        result.append(_field_or_score(stream.value))
+    elif kind == "START_OBJECT":
+        _compound_sort(stream, result)
+    else:
+        raise IllegalArgumentError("malformed sort format, either start with array, object, or an actual string")
     return result
+
+
+def parse_sort_param(param: str) -> list[SortSpec]:
+    """The ``sort`` URL parameter: comma-separated ``field`` or ``field:asc|desc`` (another order is
+    ignored along with its field, as ``RestSearchAction`` does)."""
+    result: list[SortSpec] = []
+    for item in (part.strip() for part in param.split(",")):
+        if not item:
+            continue
+        name, colon, order = item.rpartition(":")
+        if not colon:
+            result.append(_field_or_score(item))
+        elif order in ("asc", "desc"):
+            result.append(_field_or_score(name, order))
+    return result
+
+
+def parse_sort(spec: Any) -> list[SortSpec]:
+    """A sort given as the body gives it, or a URL parameter string."""
+    return parse_sort_param(spec) if isinstance(spec, str) else parse_sort_body(spec)
+
+
+_KNOWN_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "double", "float", "half_float",
+                "scaled_float", "unsigned_long", "date", "date_nanos", "boolean", "binary", "ip", "object", "nested",
+                "geo_point", "geo_shape", "rank_feature", "rank_features", "knn_vector", "flat_object", "wildcard",
+                "constant_keyword", "match_only_text", "search_as_you_type", "token_count", "completion", "alias",
+                "integer_range", "float_range", "long_range", "double_range", "date_range", "ip_range")
+
+
+def check_sort(searcher: "Searcher", specs: list[SortSpec]) -> None:
+    """``SortBuilder.buildSort`` against the shard's mapping: the field errors come before the query runs."""
+    for spec in specs:
+        if spec.field in ("_score", "_doc"):
+            continue
+        mapper = searcher.field(spec.field)
+        if mapper is None:
+            if spec.unmapped_type is None:
+                raise _shard_error(f"No mapping found for [{spec.field}] in order to sort on")
+            if spec.unmapped_type not in _KNOWN_TYPES:
+                raise IllegalArgumentError(f"No mapper found for type [{spec.unmapped_type}]")
+            continue
+        if mapper.type == TEXT:
+            raise IllegalArgumentError(
+                f"Text fields are not optimised for operations that require per-document field data like "
+                f"aggregations and sorting, so these operations are disabled by default. Please use a keyword field "
+                f"instead. Alternatively, set fielddata=true on [{spec.field}] in order to load field data by "
+                "uninverting the inverted index. Note that this can use significant memory.")
+        if mapper.type != KEYWORD and not (mapper.is_numeric or mapper.type in (DATE, BOOLEAN)):
+            raise IllegalArgumentError(f"can't sort on field [{spec.field}] of type [{mapper.type}]")
+        if spec.mode in ("sum", "avg", "median") and not (mapper.is_numeric or mapper.type in (DATE, BOOLEAN)):
+            raise IllegalArgumentError("we only support AVG, MEDIAN and SUM on number based fields")
+        if spec.missing not in ("_last", "_first") and mapper.type != KEYWORD:
+            _check_missing(mapper, spec.missing)
+
+
+def _check_missing(mapper: Any, missing: Any) -> None:
+    """The comparator source parses ``missing`` for numeric, date and boolean sorts: a number, or text
+    that ``Long.parseLong`` (``Double.parseDouble`` for floating point fields) reads."""
+    if isinstance(missing, (int, float)) and not isinstance(missing, bool):
+        return
+    raw = "true" if missing is True else "false" if missing is False else str(missing)
+    if mapper.type in ("float", "half_float", "double", "scaled_float"):
+        from localnode.search.xcontent import java_parse_double
+        java_parse_double(raw)
+    elif not re.fullmatch(r"[+-]?[0-9]+", raw) or not -(2 ** 63) <= int(raw) < 2 ** 63:
+        raise NumberFormatError(f'For input string: "{raw}"')
+
+
+_INT_TYPES = {"integer", "short", "byte"}
+
+
+def check_search_after(searcher: "Searcher", specs: list[SortSpec], values: list[Any]) -> None:
+    """``SearchAfterBuilder.buildFieldDoc``: each value converted to its sort field's type."""
+    if len(values) != len(specs):
+        raise IllegalArgumentError(f"search_after has {len(values)} value(s) but sort has {len(specs)}.")
+    from localnode.search.xcontent import java_parse_double, java_parse_float
+    for spec, value in zip(specs, values):
+        if spec.field == "_doc":
+            kind, name = "int", None
+        elif spec.field == "_score":
+            kind, name = "float", spec.field
+        else:
+            mapper = searcher.field(spec.field)
+            name = spec.field
+            if mapper is None or mapper.type == KEYWORD:
+                continue
+            kind = "int" if mapper.type in _INT_TYPES else "float" if mapper.type in ("float", "half_float") else \
+                "double" if mapper.type in ("double", "scaled_float") else "long"
+        if value is None:
+            boxed = {"int": "Integer", "float": "Float", "double": "Double", "long": "Long"}[kind]
+            raise OpenSearchError(f'Cannot invoke "java.lang.{boxed}.{boxed.lower() if boxed != "Integer" else "int"}'
+                                  f'Value()" because "value" is null', status=500, error_type="null_pointer_exception")
+        if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                        and -(2 ** 63) <= value < 2 ** 63):
+            continue   # (a number beyond a long is a BigInteger, whose text no type parses)
+        raw = "true" if value is True else "false" if value is False else str(value)
+        try:
+            if kind == "int":
+                if not re.fullmatch(r"[+-]?[0-9]+", raw) or not -(2 ** 31) <= int(raw) < 2 ** 31:
+                    raise NumberFormatError(raw)
+            elif kind == "long":
+                if not re.fullmatch(r"[+-]?[0-9]+", raw) or not -(2 ** 63) <= int(raw) < 2 ** 63:
+                    java_parse_double(raw)   # DocValueFormat.RAW.parseLong: a double text is accepted too
+            elif kind == "float":
+                java_parse_float(raw)
+            else:
+                java_parse_double(raw)
+        except OpenSearchError:
+            raise IllegalArgumentError(f"Failed to parse search_after value for field [{name}].") from None
 
 
 def sort_values(searcher: "Searcher", docs: np.ndarray, scores: np.ndarray, specs: list[SortSpec],
@@ -169,7 +347,8 @@ def _missing_key(spec: SortSpec, desc: bool) -> float:
         return -np.inf
     if spec.missing == "_last":
         return np.inf
-    value = float(spec.missing)
+    from localnode.search.xcontent import java_parse_double
+    value = java_parse_double(spec.missing) if isinstance(spec.missing, str) else float(spec.missing)
     return -value if desc else value
 
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from localnode.errors import ParsingError
+from localnode.search.xcontent import text, token
 
 
 class SourceFilter:
@@ -47,6 +48,55 @@ class SourceFilter:
         if params.get("_source_excludes"):
             result.excludes = params["_source_excludes"].split(",")
         return result
+
+    @staticmethod
+    def from_xcontent(spec: Any) -> "SourceFilter":
+        """``FetchSourceContext.fromXContent``: the ``_source`` of a search body, with OpenSearch's
+        checks and messages (a number or ``null`` inside the list form is read as text)."""
+        result = SourceFilter()
+        kind = token(spec)
+        if kind == "VALUE_BOOLEAN":
+            result.enabled = bool(spec)
+        elif kind == "VALUE_STRING":
+            result.includes = [spec]
+        elif kind == "START_ARRAY":
+            result.includes = [text(item) for item in spec]
+        elif kind == "START_OBJECT":
+            for key, value in spec.items():
+                inner = token(value)
+                target = "includes" if key in ("includes", "include") else \
+                    "excludes" if key in ("excludes", "exclude") else None
+                if inner == "START_ARRAY" and target is not None:
+                    names = []
+                    for item in value:
+                        item_kind = token(item)
+                        if item_kind != "VALUE_STRING":
+                            raise ParsingError(f"Unknown key for a {item_kind} in [{key}].")
+                        names.append(item)
+                    setattr(result, target, names)
+                elif inner == "VALUE_STRING" and target is not None:
+                    setattr(result, target, [value])
+                else:
+                    raise ParsingError(f"Unknown key for a {inner} in [{key}].")
+        else:
+            raise ParsingError(f"Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [{kind}]")
+        return result
+
+    def with_params(self, params: dict[str, str]) -> "SourceFilter":
+        """``FetchSourceContext.parseFromRestRequest``: URL parameters override the body."""
+        raw = params.get("_source")
+        if raw is not None:
+            if raw == "true":
+                self.enabled = True
+            elif raw == "false":
+                self.enabled = False
+            else:
+                self.includes = [part for part in raw.split(",") if part]
+        if params.get("_source_includes"):
+            self.includes = params["_source_includes"].split(",")
+        if params.get("_source_excludes"):
+            self.excludes = params["_source_excludes"].split(",")
+        return self
 
     @property
     def is_identity(self) -> bool:

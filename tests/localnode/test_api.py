@@ -241,7 +241,7 @@ APPLE = {"match": {"body": "apple"}}
 
 
 @pytest.mark.parametrize("sort", [["_score"], "_score", [{"_score": "desc"}], [{"_score": {"order": "desc"}}],
-                                  {"_score": "desc"}, ["_score:desc"]])
+                                  {"_score": "desc"}])
 def test_lone_score_descending_sort_is_no_sort(client, scored, sort):
     expected_order = sorted(scored, key=lambda d: (-float(scored[d]), d))
     response = client.search(index="srt", body={"query": APPLE, "sort": sort})
@@ -254,6 +254,16 @@ def test_lone_score_descending_sort_is_no_sort(client, scored, sort):
     assert unsorted["hits"]["hits"] == hits and unsorted["hits"]["max_score"] == response["hits"]["max_score"]
     with pytest.raises(RequestError):   # the sort is gone, so search_after has nothing to follow
         client.search(index="srt", body={"query": APPLE, "sort": sort, "search_after": [1.0]})
+
+
+def test_field_colon_order_is_a_url_parameter_form_only(client, scored):
+    """``sort=_score:desc`` is the URL parameter's syntax; in a body the string is a field name (as
+    ``SearchSourceBuilder.sort(String)`` takes it), so OpenSearch finds no such field to sort on."""
+    by_param = client.search(index="srt", body={"query": APPLE}, params={"sort": "_score:desc"})
+    assert by_param["hits"]["hits"] == client.search(index="srt", body={"query": APPLE})["hits"]["hits"]
+    with pytest.raises(RequestError) as info:
+        client.search(index="srt", body={"query": APPLE, "sort": ["_score:desc"]})
+    assert info.value.info["error"]["root_cause"][0]["reason"] == "No mapping found for [_score:desc] in order to sort on"
 
 
 def test_score_ascending_and_score_then_field_sorts_keep_scores(client, scored):

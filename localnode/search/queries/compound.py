@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from localnode.errors import OpenSearchError, ParsingError
+from localnode.errors import IllegalArgumentError, NumberFormatError, OpenSearchError, ParsingError
+from localnode.ltr.xcontent import BOOLEAN, Field, IllegalStateError, ObjectParser
+from localnode.search import limits
 from localnode.search.matches import Matches, conjunction, dis_max, disjunction, req_opt
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
-                                    check_keys, common_options, parse_query, query_parser)
+                                    apply_standard, parse_inner_query, parse_query, query_parser, set_boost,
+                                    standard_fields)
+from localnode.search.xcontent import (OBJECT_ARRAY_OR_NULL, VALUE, TokenStream, boolean_value, float_value, text,
+                                       text_or_null, token, wrap_as_parsing)
 
 if TYPE_CHECKING:
     from localnode.search.topk import ScoreTree
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
 
 # -- minimum_should_match ------------------------------------------------------------------------
 def min_should_match(optional_count: int, spec: Any) -> int:
-    """OpenSearch ``Queries.calculateMinShouldMatch``."""
+    """OpenSearch ``Queries.calculateMinShouldMatch`` (``Integer.parseInt`` and its failures)."""
     if spec is None:
         return 0
     text = str(spec).strip()
@@ -33,23 +38,69 @@ def min_should_match(optional_count: int, spec: Any) -> int:
         import re
         text = re.sub(r"\s*<\s*", "<", text)
         for part in text.split():
-            upper, _, rest = part.partition("<")
-            if optional_count <= int(upper):
+            pieces = [p for p in part.split("<")]
+            while pieces and pieces[-1] == "":   # String.split drops trailing empty strings
+                pieces.pop()
+            upper = java_parse_int(pieces[0] if pieces else "")
+            if optional_count <= upper:
                 return result
-            result = min_should_match(optional_count, rest)
+            if len(pieces) < 2:
+                raise OpenSearchError("Index 1 out of bounds for length 1", status=500,
+                                      error_type="array_index_out_of_bounds_exception")
+            result = min_should_match(optional_count, pieces[1])
         return result
-    try:
-        if text.endswith("%"):
-            percent = int(text[:-1])
-            calc = np.float32(np.float32(result * percent) * np.float32(1 / 100))
-            result = result + int(calc) if calc < 0 else int(calc)
-        else:
-            calc_int = int(text)
-            result = result + calc_int if calc_int < 0 else calc_int
-    except ValueError:
-        raise ParsingError(f"failed to parse [minimum_should_match] value [{spec}]",
-                           error_type="illegal_argument_exception") from None
+    if "%" in text:
+        percent = java_parse_int(text[:-1])
+        calc = np.float32(np.float32(result * percent) * np.float32(1 / 100))
+        result = result + int(calc) if calc < 0 else int(calc)
+    else:
+        calc_int = java_parse_int(text)
+        result = result + calc_int if calc_int < 0 else calc_int
     return max(result, 0)
+
+
+def java_parse_int(text: str) -> int:
+    """``Integer.parseInt``: ASCII digits with an optional sign, in the int range."""
+    import re
+    if not re.fullmatch(r"[+-]?[0-9]+", text) or not -(2 ** 31) <= int(text) < 2 ** 31:
+        raise NumberFormatError(f'For input string: "{text}"')
+    return int(text)
+
+
+class TooManyClauses(OpenSearchError):
+    """Lucene ``IndexSearcher.TooManyClauses``: a BooleanQuery with more than ``max_clause_count``
+    clauses. Building one (``toQuery``) is a 400 ``query_shard_exception`` around it; when the query
+    phase's rewrite flattens nested disjunctions past the limit it is a 500 of its own."""
+    status = 500
+    error_type = "too_many_clauses"
+
+    def __init__(self, at_rewrite: bool = False) -> None:
+        super().__init__(f"maxClauseCount is set to {limits.max_clause_count()}")
+        self.query_phase = at_rewrite
+
+
+class TooManyNestedClauses(TooManyClauses):
+    """``IndexSearcher.TooManyNestedClauses``: more leaf queries in the whole query than the limit
+    (counted by the visitor ``IndexSearcher.rewrite`` runs); a 500 in OpenSearch."""
+    error_type = "too_many_nested_clauses"
+
+    def __init__(self) -> None:
+        OpenSearchError.__init__(self, "Query contains too many nested clauses; maxClauseCount is set to "
+                                       f"{limits.max_clause_count()}")
+        self.query_phase = True
+
+
+def check_rewrite(weight: Weight) -> None:
+    """What ``IndexSearcher.rewrite`` refuses in the query phase: a nested disjunction flattened past
+    the clause limit, then (the clause-count visitor) more leaf queries than the limit + 1."""
+    stack = [weight]
+    while stack:
+        current = stack.pop()
+        if getattr(current, "flatten_overflow", False):
+            raise TooManyClauses(at_rewrite=True)
+        stack.extend(current.sub_weights())
+    if weight.leaf_count() > limits.max_clause_count() + 1:
+        raise TooManyNestedClauses()
 
 
 # -- bool ------------------------------------------------------------------------------------------
@@ -59,12 +110,16 @@ class BoolWeight(Weight):
         self.must, self.should, self.filters, self.must_not = must, should, filters, must_not
         self.min_should = min_should
         self.match_all_score = match_all_score
+        self.flatten_overflow = False
 
     def matches(self, ctx: SegmentContext) -> Matches:
         return self._combine(ctx, lambda w: w.matches(ctx), ctx.live_all)
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return self._combine(ctx, lambda w: w.matches_in(ctx, docs), lambda: docs.astype(np.int32, copy=False))
+
+    def sub_weights(self) -> list[Weight]:
+        return [*self.must, *self.should, *self.filters, *self.must_not]
 
     def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
         """A pure disjunction (should clauses, at most one required) sums its clauses' scores."""
@@ -133,8 +188,14 @@ class BoolQuery(Query):
         return [*self.must, *self.should, *self.filters, *self.must_not]
 
     def _min_should(self) -> int:
-        """The absolute ``minimum_should_match`` OpenSearch computes when it builds the Lucene query."""
-        return min_should_match(len(self.should), self.minimum_should_match) if self.should else 0
+        """The absolute ``minimum_should_match`` OpenSearch computes when it builds the Lucene query
+        (``Queries.applyMinimumShouldMatch``: for any bool with clauses, should clauses or not)."""
+        if self.minimum_should_match is None or not self.children():
+            return 0
+        return min_should_match(len(self.should), self.minimum_should_match)
+
+    def clause_count(self) -> int:
+        return len(self.must) + len(self.should) + len(self.filters) + len(self.must_not)
 
     def _is_pure_disjunction(self) -> bool:
         """Lucene's ``BooleanQuery.isPureDisjunction``, for a bool OpenSearch turns into a
@@ -154,61 +215,88 @@ class BoolQuery(Query):
         flat: list[Query] = []
         for clause in self.should:
             if isinstance(clause, BoolQuery) and clause._is_pure_disjunction():
+                if clause.clause_count() > limits.max_clause_count():
+                    raise TooManyClauses()            # building the nested BooleanQuery fails first
                 flat.extend(clause.flattened_should())
             else:
                 flat.append(clause)
+        if len(flat) > limits.max_clause_count():    # the rewrite's BooleanQuery.Builder refuses it
+            raise TooManyClauses(at_rewrite=True)
         return flat
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
         if not (self.must or self.should or self.filters or self.must_not):
             return BoolWeight([], [], [], [], 0, match_all_score=boost)
+        limit = limits.max_clause_count()
+        if self.clause_count() > limit:
+            # BoolQueryBuilder.doToQuery builds each clause (must, must_not, should, filter) and adds
+            # it; the add after the limit fails
+            for query in [*self.must, *self.must_not, *self.should, *self.filters][:limit + 1]:
+                query.weight(searcher, boost, False)
+            raise TooManyClauses()
         must = [q.weight(searcher, boost, scoring) for q in self.must]
-        should = [q.weight(searcher, boost, scoring) for q in self.flattened_should()]
-        filters = [q.weight(searcher, boost, False) for q in self.filters]
         must_not = [q.weight(searcher, boost, False) for q in self.must_not]
-        return BoolWeight(must, should, filters, must_not, self._min_should())
+        plain_should = [q.weight(searcher, boost, scoring) for q in self.should]
+        filters = [q.weight(searcher, boost, False) for q in self.filters]
+        min_should = self._min_should()
+        try:
+            flat = self.flattened_should()
+        except TooManyClauses as exc:
+            if not exc.query_phase:
+                raise
+            weight = BoolWeight(must, plain_should, filters, must_not, min_should)
+            weight.flatten_overflow = True   # the query phase's rewrite fails on it
+            return weight
+        should = plain_should if flat == self.should else [q.weight(searcher, boost, scoring) for q in flat]
+        return BoolWeight(must, should, filters, must_not, min_should)
 
 
-def _clauses(value: Any, ctx: ParseContext, key: str) -> list[Query]:
-    """A bool clause list as ``BoolQueryBuilder``'s ObjectParser reads it: an object or an array of
-    objects; anything else is an ``x_content_parse_exception`` naming the JSON token type."""
+def _clause_list(value: Any, ctx: ParseContext) -> list[Query]:
+    """``declareObjectArrayOrNull`` + ``parseInnerQueryBuilder``: an object, an array of objects or null.
+
+    ``parseArray`` hands each array element to the query parser; an element that is not an object
+    makes it read the *next* token, so ``[1, {...}]`` parses the object (and ``[null]`` fails)."""
     if value is None:
         return []
-    if isinstance(value, dict):
-        return [parse_query(value, ctx)] if value else []
-    if isinstance(value, list):
-        for item in value:
-            if not isinstance(item, dict):
-                raise OpenSearchError(f"[bool] failed to parse field [{key}]", status=400,
-                                      error_type="x_content_parse_exception",
-                                      caused_by=ParsingError("[_na] query malformed, must start with start_object"))
-        return [parse_query(v, ctx) for v in value if v != {}]
-    raise OpenSearchError(f"[bool] {key} doesn't support values of type: {_token_type(value)}", status=400,
-                          error_type="x_content_parse_exception")
+    if token(value) == "START_OBJECT":
+        return [parse_query(value, ctx)]
+    clauses: list[Query] = []
+    items = list(value)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        kind = token(item)
+        if kind == "START_ARRAY":
+            raise IllegalStateError("expected value but got [START_ARRAY]")
+        if kind != "START_OBJECT":
+            i += 1
+            if i >= len(items) or token(items[i]) != "START_OBJECT":
+                raise ParsingError("[_na] query malformed, must start with start_object")
+            item = items[i]
+        clauses.append(parse_query(item, ctx))
+        i += 1
+    return clauses
 
 
-def _token_type(value: Any) -> str:
-    """The Jackson token name OpenSearch's parser errors print for a JSON value."""
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, (int, float)):
-        return "VALUE_NUMBER"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    return "VALUE_NULL"
+def _clauses(key: str) -> Field:
+    return Field(OBJECT_ARRAY_OR_NULL, lambda state, value: state[key].extend(_clause_list(value, state["ctx"])))
+
+
+_BOOL = ObjectParser("bool", {
+    "must": _clauses("must"), "should": _clauses("should"), "must_not": _clauses("must_not"),
+    "filter": _clauses("filter"),
+    "adjust_pure_negative": Field(BOOLEAN, lambda state, value: state.__setitem__("adjust", boolean_value(value))),
+    "minimum_should_match": Field(VALUE, lambda state, value: state.__setitem__("msm", text_or_null(value))),
+    **standard_fields("bool"),
+})
 
 
 @query_parser("bool")
 def parse_bool(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[bool] query malformed, no start_object after query name")
-    check_keys(body, {"must", "should", "filter", "must_not", "minimum_should_match", "boost", "_name",
-                      "adjust_pure_negative"}, "bool")
-    query = BoolQuery(_clauses(body.get("must"), ctx, "must"), _clauses(body.get("should"), ctx, "should"),
-                      _clauses(body.get("filter"), ctx, "filter"), _clauses(body.get("must_not"), ctx, "must_not"),
-                      body.get("minimum_should_match"))
-    common_options(query, body, "bool")
-    return query
+    """``BoolQueryBuilder`` (an ObjectParser: wrong types and unknown keys are x_content_parse_exceptions)."""
+    state: dict[str, Any] = _BOOL.parse(body, {"must": [], "should": [], "must_not": [], "filter": [], "ctx": ctx})
+    query = BoolQuery(state["must"], state["should"], state["filter"], state["must_not"], state.get("msm"))
+    return apply_standard(query, state)
 
 
 # -- dis_max ---------------------------------------------------------------------------------------
@@ -222,6 +310,9 @@ class DisMaxWeight(Weight):
 
     def matches_in(self, ctx: SegmentContext, docs: np.ndarray) -> Matches:
         return dis_max([w.matches_in(ctx, docs) for w in self.weights], self.tie_breaker, ctx.segment.max_doc)
+
+    def sub_weights(self) -> list[Weight]:
+        return list(self.weights)
 
     def score_tree(self, ctx: SegmentContext) -> "ScoreTree | None":
         from localnode.search.topk import MaxNode
@@ -239,6 +330,12 @@ class DisMaxWeight(Weight):
         return found
 
 
+def check_tie_breaker(tie_breaker: float) -> None:
+    """Lucene ``DisjunctionMaxQuery``: the tie breaker must be in [0, 1] (NaN passes the check)."""
+    if tie_breaker < 0 or tie_breaker > 1:
+        raise IllegalArgumentError("tieBreakerMultiplier must be in [0, 1]")
+
+
 class DisMaxQuery(Query):
     def __init__(self, queries: list[Query], tie_breaker: float) -> None:
         self.queries = queries
@@ -248,22 +345,51 @@ class DisMaxQuery(Query):
         return list(self.queries)
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
-        if len(self.queries) == 1:
-            return self.queries[0].weight(searcher, boost, scoring)
-        return DisMaxWeight([q.weight(searcher, boost, scoring) for q in self.queries], self.tie_breaker)
+        weights = [q.weight(searcher, boost, scoring) for q in self.queries]
+        if not weights:
+            from localnode.search.queries.term_level import MatchNoneWeight
+            return MatchNoneWeight()
+        check_tie_breaker(self.tie_breaker)
+        if len(weights) == 1:
+            return weights[0]
+        return DisMaxWeight(weights, self.tie_breaker)
 
 
-@query_parser("dis_max")
-def parse_dis_max(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[dis_max] query malformed")
-    check_keys(body, {"queries", "tie_breaker", "boost", "_name"}, "dis_max")
-    queries = body.get("queries")
-    if not queries:
+@query_parser("dis_max", stream=True)
+def parse_dis_max(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``DisMaxQueryBuilder.fromXContent`` (a token loop)."""
+    boost, tie_breaker, name = 1.0, np.float32(0.0), None
+    queries: list[Query] = []
+    found = False
+    field = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            field = stream.value
+        elif kind == "START_OBJECT":
+            if field != "queries":
+                raise ParsingError(f"[dis_max] query does not support [{field}]")
+            found = True
+            queries.append(parse_inner_query(stream, ctx))
+        elif kind == "START_ARRAY":
+            if field != "queries":
+                raise ParsingError(f"[dis_max] query does not support [{field}]")
+            found = True
+            while kind != "END_ARRAY":
+                queries.append(parse_inner_query(stream, ctx))
+                kind = stream.next_token()
+        elif field == "boost":
+            boost = float(float_value(stream.value))
+        elif field == "tie_breaker":
+            tie_breaker = float_value(stream.value)
+        elif field == "_name":
+            name = text(stream.value)
+        else:
+            raise ParsingError(f"[dis_max] query does not support [{field}]")
+    if not found:
         raise ParsingError("[dis_max] requires 'queries' field with at least one clause")
-    parsed = [parse_query(q, ctx) for q in (queries if isinstance(queries, list) else [queries])]
-    query = DisMaxQuery(parsed, float(body.get("tie_breaker", 0.0)))
-    common_options(query, body, "dis_max")
+    query = DisMaxQuery(queries, float(tie_breaker))
+    query.name = name
+    set_boost(query, boost, "dis_max")
     return query
 
 
@@ -272,6 +398,9 @@ class ConstantScoreWeight(Weight):
     def __init__(self, inner: Weight, score: np.float32) -> None:
         self.inner = inner
         self.score = score
+
+    def sub_weights(self) -> list[Weight]:
+        return [self.inner]
 
     def matches(self, ctx: SegmentContext) -> Matches:
         return Matches.constant(self.inner.matches(ctx).docs, self.score)
@@ -291,13 +420,33 @@ class ConstantScoreQuery(Query):
         return ConstantScoreWeight(self.filter_query.weight(searcher, np.float32(1.0), False), boost)
 
 
-@query_parser("constant_score")
-def parse_constant_score(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict) or "filter" not in body:
+@query_parser("constant_score", stream=True)
+def parse_constant_score(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``ConstantScoreQueryBuilder.fromXContent`` (a token loop)."""
+    inner: Query | None = None
+    boost, name = 1.0, None
+    field = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            field = stream.value
+        elif kind == "START_OBJECT":
+            if field != "filter":
+                raise ParsingError(f"[constant_score] query does not support [{field}]")
+            inner = parse_inner_query(stream, ctx)
+        elif stream.is_value():
+            if field == "_name":
+                name = text(stream.value)
+            elif field == "boost":
+                boost = float(float_value(stream.value))
+            else:
+                raise ParsingError(f"[constant_score] query does not support [{field}]")
+        else:
+            raise ParsingError(f"unexpected token [{kind}]")
+    if inner is None:
         raise ParsingError("[constant_score] requires a 'filter' element")
-    check_keys(body, {"filter", "boost", "_name"}, "constant_score")
-    query = ConstantScoreQuery(parse_query(body["filter"], ctx))
-    common_options(query, body, "constant_score")
+    query = ConstantScoreQuery(inner)
+    set_boost(query, boost, "constant_score")
+    query.name = name
     return query
 
 
@@ -326,21 +475,39 @@ class MatchNoneQuery(Query):
         return MatchNoneWeight()
 
 
+def _standard_only(body: Any, query_name: str, query: Query) -> Query:
+    """``match_all``: an ObjectParser of the standard fields, whose ``IllegalArgumentException``s
+    (parse errors included) become parsing errors."""
+    try:
+        state = ObjectParser(query_name, standard_fields(query_name)).apply(body, {})
+    except OpenSearchError as exc:
+        raise wrap_as_parsing(exc, ParsingError) from None
+    return apply_standard(query, state)
+
+
 @query_parser("match_all")
 def parse_match_all(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[match_all] query malformed")
-    check_keys(body, {"boost", "_name"}, "match_all")
-    query = MatchAllQuery()
-    common_options(query, body, "match_all")
-    return query
+    return _standard_only(body, "match_all", MatchAllQuery())
 
 
-@query_parser("match_none")
-def parse_match_none(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[match_none] query malformed")
-    check_keys(body, {"boost", "_name"}, "match_none")
+@query_parser("match_none", stream=True)
+def parse_match_none(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``MatchNoneQueryBuilder.fromXContent`` (a token loop, unlike ``match_all``)."""
+    boost, name = 1.0, None
+    field = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            field = stream.value
+        elif stream.is_value():
+            if field == "_name":
+                name = text(stream.value)
+            elif field == "boost":
+                boost = float(float_value(stream.value))
+            else:
+                raise ParsingError(f"[match_none] query does not support [{field}]")
+        else:
+            raise ParsingError(f"[match_none] unknown token [{kind}] after [{field}]")
     query = MatchNoneQuery()
-    common_options(query, body, "match_none")
+    set_boost(query, boost, "match_none")
+    query.name = name
     return query

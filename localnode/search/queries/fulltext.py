@@ -18,18 +18,20 @@ from typing import Any
 import numpy as np
 import orjson
 
-from localnode.errors import IllegalArgumentError, ParsingError, QueryShardError, UnsupportedError
+from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError, QueryShardError, UnsupportedError
 from localnode.mapping.fields import KEYWORD, TEXT, FieldMapper
 from localnode.search.matches import Matches
-from localnode.search.queries.compound import (BoolWeight, DisMaxWeight, MatchAllWeight, min_should_match)
+from localnode.search import limits
+from localnode.search.queries.compound import (BoolWeight, DisMaxWeight, MatchAllWeight, TooManyClauses,
+                                               check_tie_breaker, min_should_match)
 from localnode.search.queries.term_level import MatchNoneWeight, TermScorerWeight, term_weight_for
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
-                                    check_keys, common_options, query_parser, single_field)
+                                    multiple_fields, query_parser, set_boost)
+from localnode.ltr.xcontent import java_double_to_string
+from localnode.search.xcontent import (TokenStream, boolean_value, float_value, int_value, java_parse_float, text,
+                                       text_or_null)
 from localnode.search.similarity import TermWeight, idf as bm25_idf
 
-_MATCH_KEYS = {"query", "operator", "minimum_should_match", "analyzer", "boost", "_name", "zero_terms_query",
-               "lenient", "fuzziness", "prefix_length", "max_expansions", "fuzzy_transpositions",
-               "auto_generate_synonyms_phrase_query", "cutoff_frequency", "fuzzy_rewrite"}
 
 
 # -- match -----------------------------------------------------------------------------------------
@@ -45,6 +47,7 @@ class MatchQuery(Query):
         self.lenient = lenient
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
+        check_analyzer(searcher, "match", self.analyzer)
         mapper = searcher.field(self.field)
         if mapper is None:
             return MatchNoneWeight()
@@ -59,6 +62,8 @@ class MatchQuery(Query):
         terms = analyzer.terms(_query_text(self.text))
         if not terms:
             return MatchAllWeight(boost) if self.zero_terms_query == "all" else MatchNoneWeight()
+        if len(terms) > 1:
+            check_clause_count(len(terms))
         clauses: list[Weight] = [TermScorerWeight(searcher, mapper.path, t, boost) for t in terms]
         if len(clauses) == 1:
             return clauses[0]
@@ -71,51 +76,156 @@ class MatchQuery(Query):
 def _query_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)) or value is None:
-        raise ParsingError("[match] unknown token [START_OBJECT] after [query]")
+    if isinstance(value, float):   # the query text of a JSON float: Double.toString ("1.0E30")
+        return java_double_to_string(value)
     return str(value)
 
 
-def _match_options(spec: dict[str, Any], query_name: str) -> dict[str, Any]:
-    check_keys(spec, _MATCH_KEYS | ({"slop"} if "phrase" in query_name else set()), query_name)
-    if "query" not in spec:
-        raise ParsingError("No text specified for text query" if query_name == "match" else
-                           f"[{query_name}] requires query value")
-    if spec.get("fuzziness") not in (None, 0, "0"):
+def object_text(stream: TokenStream) -> Any:
+    """``XContentParser.objectText()``: a value token's value (null for null); ``text()`` (and its
+    ``IllegalStateException``) for anything else."""
+    if stream.current == "VALUE_NULL":
+        return None
+    if stream.is_value():
+        return stream.value
+    return text(stream.value if stream.current not in ("START_OBJECT", "START_ARRAY") else stream.value)
+
+
+def _operator(value: Any) -> str:
+    """``Operator.fromString``: ``valueOf`` of the upper-cased text."""
+    name = text(value)
+    if name.upper() not in ("OR", "AND"):
+        raise IllegalArgumentError(f"No enum constant org.opensearch.index.query.Operator.{name.upper()}")
+    return name.lower()
+
+
+def _zero_terms(value: Any) -> str:
+    name = text(value)
+    if name.lower() not in ("none", "all"):
+        raise ParsingError(f"Unsupported zero_terms_query value [{name}]")
+    return name.lower()
+
+
+def _fuzziness(stream: TokenStream) -> str:
+    """``Fuzziness.parse``: a string or a number (its text); anything else is refused."""
+    if stream.current not in ("VALUE_STRING", "VALUE_NUMBER"):
+        raise IllegalArgumentError(f"Can't parse fuzziness on token: [{stream.current}]")
+    return text(stream.value)
+
+
+def _match_body(stream: TokenStream, query_name: str, extra: dict[str, Any]) -> tuple[str | None, Any, dict[str, Any]]:
+    """The token loop ``MatchQueryBuilder`` and ``MatchPhraseQueryBuilder`` share: a field name with
+    either a value (the query text) or an object of options."""
+    field_name: str | None = None
+    value: Any = None
+    options: dict[str, Any] = {}
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif kind == "START_OBJECT":
+            if field_name is not None:
+                raise multiple_fields(query_name, field_name, current)
+            field_name = current
+            while (inner := stream.next_token()) != "END_OBJECT":
+                if inner == "FIELD_NAME":
+                    current = stream.value
+                elif not stream.is_value():
+                    raise ParsingError(f"[{query_name}] unknown token [{inner}] after [{current}]")
+                elif current == "query":
+                    value = object_text(stream)
+                elif current in extra:
+                    options[current] = extra[current](stream)
+                else:
+                    raise ParsingError(f"[{query_name}] query does not support [{current}]")
+        else:
+            if field_name is not None:
+                raise multiple_fields(query_name, field_name, stream.current_name() or current)
+            field_name = current
+            value = object_text(stream)
+    return field_name, value, options
+
+
+def _int_option(stream: TokenStream) -> int:
+    return int_value(stream.value)
+
+
+def _float_option(stream: TokenStream) -> float:
+    return float(float_value(stream.value))
+
+
+def _text_option(stream: TokenStream) -> str:
+    return text(stream.value)
+
+
+def _text_or_null_option(stream: TokenStream) -> str | None:
+    return text_or_null(stream.value)
+
+
+def _bool_option(stream: TokenStream) -> bool:
+    return boolean_value(stream.value)
+
+
+_MATCH_OPTIONS = {
+    "analyzer": _text_option, "boost": _float_option, "fuzziness": _fuzziness, "prefix_length": _int_option,
+    "max_expansions": _int_option, "operator": lambda s: _operator(s.value),
+    "minimum_should_match": _text_or_null_option, "fuzzy_rewrite": _text_or_null_option,
+    "fuzzy_transpositions": _bool_option, "lenient": _bool_option, "cutoff_frequency": _float_option,
+    "zero_terms_query": lambda s: _zero_terms(s.value), "_name": _text_option,
+    "auto_generate_synonyms_phrase_query": _bool_option,
+}
+_PHRASE_OPTIONS = {
+    "analyzer": _text_option, "boost": _float_option, "slop": _int_option, "_name": _text_option,
+    "zero_terms_query": lambda s: _zero_terms(s.value),
+}
+
+
+def _check_fuzzy_options(query_name: str, options: dict[str, Any]) -> None:
+    """The setters ``MatchQueryBuilder`` / ``MultiMatchQueryBuilder`` run after parsing."""
+    if options.get("prefix_length", 0) < 0:
+        raise IllegalArgumentError(f"[{query_name}] requires prefix length to be non-negative.")
+    if options.get("max_expansions", 50) <= 0:
+        raise IllegalArgumentError(f"[{query_name}] requires maxExpansions to be positive.")
+
+
+def _unsupported_options(query_name: str, options: dict[str, Any]) -> None:
+    if options.get("fuzziness") not in (None, "0"):
         raise UnsupportedError(f"[{query_name}] option [fuzziness]")
-    if spec.get("cutoff_frequency") is not None:
+    if options.get("cutoff_frequency") is not None:
         raise UnsupportedError(f"[{query_name}] option [cutoff_frequency]")
-    operator = str(spec.get("operator", "or")).lower()
-    if operator not in ("or", "and"):
-        raise ParsingError(f"[{query_name}] query does not support [operator] value [{spec['operator']}]",
-                           error_type="illegal_argument_exception")
-    zero_terms = str(spec.get("zero_terms_query", "none")).lower()
-    if zero_terms not in ("none", "all"):
-        raise ParsingError(f"Unsupported zero_terms_query value [{zero_terms}]")
-    return {"operator": operator, "minimum_should_match": spec.get("minimum_should_match"),
-            "analyzer": spec.get("analyzer"), "zero_terms_query": zero_terms,
-            "lenient": bool(spec.get("lenient", False))}
 
 
-@query_parser("match")
-def parse_match(body: Any, ctx: ParseContext) -> Query:
-    field, spec = single_field(body, "match")
-    if isinstance(spec, dict):
-        options = _match_options(spec, "match")
-        query = MatchQuery(field, spec["query"], **options)
-        _check_analyzer(ctx, options["analyzer"])
-        common_options(query, spec, "match")
-    else:
-        query = MatchQuery(field, spec)
+@query_parser("match", stream=True)
+def parse_match(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``MatchQueryBuilder.fromXContent`` (a token loop)."""
+    field_name, value, options = _match_body(stream, "match", _MATCH_OPTIONS)
+    if value is None:
+        raise ParsingError("No text specified for text query")
+    if field_name is None:
+        raise IllegalArgumentError("[match] requires fieldName")
+    _check_fuzzy_options("match", options)
+    query = MatchQuery(field_name, value, options.get("operator", "or"), options.get("minimum_should_match"),
+                       options.get("analyzer"), options.get("zero_terms_query", "none"), options.get("lenient", False))
+    query.name = options.get("_name")
+    set_boost(query, options.get("boost", 1.0), "match")
+    _unsupported_options("match", options)
     return query
 
 
-def _check_analyzer(ctx: ParseContext, name: str | None) -> None:
+def check_analyzer(searcher: Searcher, query_name: str, name: str | None) -> None:
+    """``doToQuery``: an analyzer the index does not know is a shard-level error."""
     if name is not None:
         try:
-            ctx.index.analyzer(name)
+            searcher.index.analyzer(name)
         except Exception:
-            raise ParsingError(f"[match] analyzer [{name}] not found", error_type="illegal_argument_exception") from None
+            raise QueryShardError(f"[{query_name}] analyzer [{name}] not found", index=searcher.index.name,
+                                  index_uuid=searcher.index.uuid) from None
+
+
+def check_clause_count(count: int) -> None:
+    """A BooleanQuery of ``count`` term clauses cannot be built past ``max_clause_count``."""
+    if count > limits.max_clause_count():
+        raise TooManyClauses()
 
 
 # -- match_phrase ----------------------------------------------------------------------------------
@@ -233,6 +343,7 @@ class MatchPhraseQuery(Query):
         self.zero_terms_query = zero_terms_query
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
+        check_analyzer(searcher, "match_phrase", self.analyzer)
         mapper = searcher.field(self.field)
         if mapper is None:
             return MatchNoneWeight()
@@ -249,18 +360,20 @@ class MatchPhraseQuery(Query):
         return PhraseWeight(searcher, mapper, terms, positions, boost)
 
 
-@query_parser("match_phrase")
-def parse_match_phrase(body: Any, ctx: ParseContext) -> Query:
-    field, spec = single_field(body, "match_phrase")
-    if isinstance(spec, dict):
-        options = _match_options(spec, "match_phrase")
-        slop = spec.get("slop", 0)
-        if not isinstance(slop, int) or slop < 0:
-            raise ParsingError("[match_phrase] requires a non-negative integer [slop]")
-        query = MatchPhraseQuery(field, spec["query"], slop, options["analyzer"], options["zero_terms_query"])
-        common_options(query, spec, "match_phrase")
-    else:
-        query = MatchPhraseQuery(field, spec)
+@query_parser("match_phrase", stream=True)
+def parse_match_phrase(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``MatchPhraseQueryBuilder.fromXContent`` (a token loop)."""
+    field_name, value, options = _match_body(stream, "match_phrase", _PHRASE_OPTIONS)
+    if not field_name:
+        raise IllegalArgumentError("[match_phrase] requires fieldName")
+    if value is None:
+        raise IllegalArgumentError("[match_phrase] requires query value")
+    slop = options.get("slop", 0)
+    if slop < 0:
+        raise IllegalArgumentError("No negative slop allowed.")
+    query = MatchPhraseQuery(field_name, value, slop, options.get("analyzer"), options.get("zero_terms_query", "none"))
+    query.name = options.get("_name")
+    set_boost(query, options.get("boost", 1.0), "match_phrase")
     return query
 
 
@@ -276,6 +389,7 @@ class MultiMatchQuery(Query):
         self.slop = slop
 
     def create_weight(self, searcher: Searcher, boost: np.float32, scoring: bool) -> Weight:
+        check_analyzer(searcher, "multi_match", self.options.get("analyzer"))
         resolved = resolve_fields(searcher, self.fields)
         weights: list[Weight] = []
         for field, field_boost in resolved:
@@ -298,6 +412,7 @@ class MultiMatchQuery(Query):
         if len(weights) == 1:
             return weights[0]
         tie = self.tie_breaker if self.tie_breaker is not None else (1.0 if self.match_type == "most_fields" else 0.0)
+        check_tie_breaker(tie)
         return DisMaxWeight(weights, tie)
 
 
@@ -316,25 +431,92 @@ def resolve_fields(searcher: Searcher, patterns: list[str]) -> list[tuple[str, f
     return list(resolved.items())
 
 
-@query_parser("multi_match")
-def parse_multi_match(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[multi_match] query malformed")
-    check_keys(body, _MATCH_KEYS | {"fields", "type", "tie_breaker", "slop"}, "multi_match")
-    match_type = str(body.get("type", "best_fields")).lower()
+_MULTI_MATCH_TYPES = {"best_fields": "best_fields", "most_fields": "most_fields", "cross_fields": "cross_fields",
+                      "phrase": "phrase", "phrase_prefix": "phrase_prefix", "bool_prefix": "bool_prefix",
+                      "boolean": "best_fields"}
+
+
+def _multi_match_type(value: Any) -> str:
+    name = text(value)
+    match_type = _MULTI_MATCH_TYPES.get(name.lower()) or _MULTI_MATCH_TYPES.get(
+        {"bestfields": "best_fields", "mostfields": "most_fields", "crossfields": "cross_fields",
+         "phraseprefix": "phrase_prefix", "boolprefix": "bool_prefix"}.get(name.lower(), ""))
+    if match_type is None:
+        raise OpenSearchError(f"failed to parse [multi_match] query type [{name}]. unknown type.", status=400,
+                              error_type="parse_exception")
+    return match_type
+
+
+def _field_and_boost(stream: TokenStream, fields: dict[str, float]) -> None:
+    """``parseFieldAndBoost``: ``name^boost`` with ``Float.parseFloat`` for the boost."""
+    raw = text(stream.value)
+    name, caret, boost = raw.partition("^")
+    fields[name] = float(java_parse_float(boost)) if caret else 1.0
+
+
+_MULTI_OPTIONS = {
+    "type": lambda s: _multi_match_type(s.value), "analyzer": _text_option, "boost": _float_option,
+    "slop": _int_option, "fuzziness": _fuzziness, "prefix_length": _int_option, "max_expansions": _int_option,
+    "operator": lambda s: _operator(s.value), "minimum_should_match": _text_or_null_option,
+    "fuzzy_rewrite": _text_or_null_option, "tie_breaker": _float_option, "cutoff_frequency": _float_option,
+    "lenient": _bool_option, "zero_terms_query": lambda s: _zero_terms(s.value), "_name": _text_option,
+    "auto_generate_synonyms_phrase_query": _bool_option, "fuzzy_transpositions": _bool_option,
+}
+
+
+@query_parser("multi_match", stream=True)
+def parse_multi_match(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``MultiMatchQueryBuilder.fromXContent`` (a token loop)."""
+    value: Any = None
+    fields: dict[str, float] = {}
+    options: dict[str, Any] = {}
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif current == "fields":
+            if kind == "START_ARRAY":
+                while stream.next_token() != "END_ARRAY":
+                    _field_and_boost(stream, fields)
+            elif stream.is_value():
+                _field_and_boost(stream, fields)
+            else:
+                raise ParsingError(f"[multi_match] query does not support [{current}]")
+        elif stream.is_value():
+            if current == "query":
+                value = object_text(stream)
+            elif current in _MULTI_OPTIONS:
+                options[current] = _MULTI_OPTIONS[current](stream)
+            else:
+                raise ParsingError(f"[multi_match] query does not support [{current}]")
+        else:
+            raise ParsingError(f"[multi_match] unknown token [{kind}] after [{current}]")
+    if value is None:
+        raise ParsingError("No text specified for multi_match query")
+    match_type = options.get("type", "best_fields")
+    if options.get("fuzziness") is not None and match_type in ("cross_fields", "phrase", "phrase_prefix"):
+        raise ParsingError(f"Fuzziness not allowed for type [{match_type}]")
+    if options.get("slop", 0) != 0 and match_type == "bool_prefix":
+        raise ParsingError("[slop] not allowed for type [bool_prefix]")
+    if options.get("cutoff_frequency") is not None and match_type == "bool_prefix":
+        raise ParsingError("[cutoff_frequency] not allowed for type [bool_prefix]")
+    if options.get("max_expansions", 50) <= 0:
+        raise IllegalArgumentError("Max expansions must be strictly great than zero.")
+    if options.get("prefix_length", 0) < 0:
+        raise IllegalArgumentError("No negative prefix length allowed.")
+    if options.get("slop", 0) < 0:
+        raise IllegalArgumentError("No negative slop allowed.")
     if match_type in ("cross_fields", "phrase_prefix", "bool_prefix"):
         raise UnsupportedError(f"[multi_match] type [{match_type}]")
-    if match_type not in ("best_fields", "most_fields", "phrase"):
-        raise ParsingError(f"failed to parse [multi_match] query type [{match_type}]. unknown type.")
-    fields = body.get("fields", ["*"])
-    if isinstance(fields, str):
-        fields = [fields]
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise ParsingError("[multi_match] query [fields] must be an array of strings")
-    options = _match_options({k: v for k, v in body.items() if k not in ("fields", "type", "tie_breaker", "slop")},
-                             "multi_match")
-    tie = body.get("tie_breaker")
-    query = MultiMatchQuery(body["query"], fields, match_type, float(tie) if tie is not None else None, options,
-                            int(body.get("slop", 0)))
-    common_options(query, body, "multi_match")
+    match_options = {"operator": options.get("operator", "or"),
+                     "minimum_should_match": options.get("minimum_should_match"),
+                     "analyzer": options.get("analyzer"), "zero_terms_query": options.get("zero_terms_query", "none")}
+    if "lenient" in options:
+        match_options["lenient"] = options["lenient"]
+    tie = options.get("tie_breaker")
+    query = MultiMatchQuery(value, [f"{name}^{boost!r}" if boost != 1.0 else name for name, boost in fields.items()]
+                            or ["*"], match_type, tie, match_options, options.get("slop", 0))
+    set_boost(query, options.get("boost", 1.0), "multi_match")
+    query.name = options.get("_name")
+    _unsupported_options("multi_match", options)
     return query

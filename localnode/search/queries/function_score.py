@@ -13,11 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from localnode.errors import OpenSearchError, ParsingError, UnsupportedError
+from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError, UnsupportedError
+from localnode.ltr.xcontent import java_double_to_string, java_float_to_string
 from localnode.search.matches import Matches
 from localnode.search.queries.compound import MatchAllQuery
-from localnode.search.query import (ParseContext, Query, Searcher, SegmentContext, Weight, check_keys,
-                                    common_options, parse_query, query_parser)
+from localnode.search.query import (ParseContext, Query, Searcher, SegmentContext, Weight, parse_inner_query,
+                                    query_parser, set_boost)
+from localnode.search.xcontent import TokenStream, double_value, float_value, text
 
 _MODIFIERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "none": lambda v: v,
@@ -61,20 +63,28 @@ class ScoreFunction:
             values = np.where(has[docs], first[docs], np.nan)
         missing_mask = np.isnan(values)
         if missing_mask.any():
-            if self.missing is None:
-                raise FunctionScoreError(f"Missing value for field [{self.field}]")
+            if self.missing is None:   # a plain OpenSearchException in the query phase: a 500
+                raise FunctionScoreError(f"Missing value for field [{self.field}]", status=500)
             values[missing_mask] = self.missing
-        scaled = values * float(np.float32(self.factor))
         with np.errstate(all="ignore"):
+            scaled = values * float(np.float32(self.factor))
             result = _MODIFIERS[self.modifier](scaled)
-        bad = ~np.isfinite(result)
-        if bad.any():
-            raise FunctionScoreError(
-                f"Result of field modification [{self.modifier}({scaled[bad][0]})] must be a number")
+        negative = result < 0   # FieldValueFactorFunction refuses negative scores; NaN fails later
+        if negative.any():
+            first = int(np.flatnonzero(negative)[0])
+            hint = {"log": "; consider using log1p or log2p instead of log to avoid negative scores",
+                    "ln": "; consider using ln1p or ln2p instead of ln to avoid negative scores"}.get(self.modifier, "")
+            raise IllegalArgumentError(
+                f"field value function must not produce negative scores, but got: "
+                f"[{java_double_to_string(float(result[first]))}] for field value: "
+                f"[{java_double_to_string(float(values[first]))}]{hint}")
         return result
 
 
 class FunctionScoreWeight(Weight):
+    def sub_weights(self) -> list[Weight]:
+        return [self.inner]
+
     def __init__(self, searcher: Searcher, inner: Weight, functions: list[ScoreFunction],
                  filter_weights: list[Weight | None], score_mode: str, boost_mode: str, max_boost: float,
                  min_score: float | None) -> None:
@@ -86,6 +96,7 @@ class FunctionScoreWeight(Weight):
         self.boost_mode = boost_mode
         self.max_boost = max_boost
         self.min_score = min_score
+        self.scoring = True
 
     def matches(self, ctx: SegmentContext) -> Matches:
         return self._apply(ctx, self.inner.matches(ctx))
@@ -94,8 +105,8 @@ class FunctionScoreWeight(Weight):
         return self._apply(ctx, self.inner.matches_in(ctx, docs))
 
     def _apply(self, ctx: SegmentContext, base: Matches) -> Matches:
-        if not len(base):
-            return base
+        if not len(base) or (not self.scoring and self.min_score is None):
+            return base   # without scores (a filter, _count) the functions are not evaluated
         docs = base.docs
         factor = self._factor(ctx, docs)
         sub = base.scores.astype(np.float64)
@@ -113,7 +124,13 @@ class FunctionScoreWeight(Weight):
             final = np.minimum(sub, bounded)
         else:
             final = np.maximum(sub, bounded)
-        scores = final.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = final.astype(np.float32)
+        invalid = np.isnan(scores) | (scores < 0)
+        if invalid.any():   # FunctionScoreQuery refuses a NaN or negative score
+            first = int(np.flatnonzero(invalid)[0])
+            raise FunctionScoreError(f"function score query returned an invalid score: "
+                                     f"{java_float_to_string(scores[first])} for doc: {int(docs[first])}", status=500)
         if self.min_score is not None:
             keep = scores >= np.float32(self.min_score)
             return Matches(docs[keep], scores[keep])
@@ -135,7 +152,8 @@ class FunctionScoreWeight(Weight):
             if mask.any():
                 value[mask] = function.values(self.searcher, ctx, docs[mask])
             if function.weight is not None:
-                value = value * function.weight
+                with np.errstate(invalid="ignore", over="ignore"):
+                    value = value * function.weight
             applies.append(mask)
             scores.append(value)
             weights.append(function.weight if function.weight is not None else 1.0)
@@ -190,76 +208,183 @@ class FunctionScoreQuery(Query):
         inner = self.query.weight(searcher, boost, scoring)
         filters = [f.filter_query.weight(searcher, np.float32(1.0), False) if f.filter_query is not None else None
                    for f in self.functions]
-        return FunctionScoreWeight(searcher, inner, self.functions, filters, self.score_mode, self.boost_mode,
-                                   self.max_boost, self.min_score)
+        weight = FunctionScoreWeight(searcher, inner, self.functions, filters, self.score_mode, self.boost_mode,
+                                     self.max_boost, self.min_score)
+        weight.scoring = scoring
+        return weight
 
 
-def _java_float(value: Any) -> float:
-    """A float-typed query parameter (Java ``float``), as the double the arithmetic then widens it to."""
-    return float(np.float32(float(value)))
+_SCORE_FUNCTIONS = ("field_value_factor", "script_score", "random_score", "gauss", "linear", "exp")
+_MISPLACED = "you can either define [functions] array or a single function, not both. "
 
 
-def _parse_function(spec: dict[str, Any], ctx: ParseContext, allow_filter: bool) -> ScoreFunction:
-    for name in _UNSUPPORTED_FUNCTIONS:
-        if name in spec:
-            raise UnsupportedError(f"[function_score] function [{name}]")
-    filter_query = parse_query(spec["filter"], ctx) if allow_filter and "filter" in spec else None
-    weight = spec.get("weight")
-    if weight is not None:
-        weight = _java_float(weight)  # ScoreFunctionBuilder weights are floats (parser.floatValue())
-    function = ScoreFunction(filter_query, weight)
-    fvf = spec.get("field_value_factor")
-    if fvf is not None:
-        if not isinstance(fvf, dict) or "field" not in fvf:
-            raise ParsingError("[field_value_factor] field is required")
-        check_keys(fvf, {"field", "factor", "modifier", "missing"}, "field_value_factor")
-        modifier = str(fvf.get("modifier", "none")).lower()
-        if modifier not in _MODIFIERS:
-            raise ParsingError(f"Illegal modifier: {modifier}", error_type="illegal_argument_exception")
-        function.field = str(fvf["field"])
-        function.factor = float(fvf.get("factor", 1.0))
-        function.modifier = modifier
-        function.missing = float(fvf["missing"]) if fvf.get("missing") is not None else None
-    elif weight is None:
-        unknown = [k for k in spec if k != "filter"]
-        if unknown:
-            raise ParsingError(f"failed to parse [function_score] query: unknown function [{unknown[0]}]")
-        raise ParsingError("failed to parse [function_score] query: an entry in functions list is missing a function.")
-    return function
+def _misplaced(detail: str) -> ParsingError:
+    return ParsingError(f"failed to parse [function_score] query. [{_MISPLACED}{detail}]")
 
 
-@query_parser("function_score")
-def parse_function_score(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[function_score] query malformed")
-    allowed = {"query", "functions", "score_mode", "boost_mode", "max_boost", "min_score", "boost", "_name",
-               "field_value_factor", "weight"} | _UNSUPPORTED_FUNCTIONS
-    check_keys(body, allowed, "function_score")
-    inner = parse_query(body["query"], ctx) if "query" in body else MatchAllQuery()
+def _weight(value: Any) -> float:
+    """``ScoreFunctionBuilder.setWeight``: a float, never negative."""
+    weight = float(float_value(value))
+    if weight < 0:
+        raise IllegalArgumentError("[weight] cannot be negative for a filtering function")
+    return weight
+
+
+def _score_function(stream: TokenStream, name: str) -> ScoreFunction:
+    """``parser.namedObject(ScoreFunctionBuilder.class, name)`` at a ``START_OBJECT``."""
+    if name == "field_value_factor":
+        return _field_value_factor(stream)
+    if name in _SCORE_FUNCTIONS:
+        stream.skip_children()
+        raise UnsupportedError(f"[function_score] function [{name}]")
+    # parseInnerQueryBuilder reports a NamedObjectNotFoundException as an unknown *query*
+    raise ParsingError("unknown query [function_score]", caused_by=OpenSearchError(
+        f"unknown field [{name}]", status=400, error_type="named_object_not_found_exception"))
+
+
+def _field_value_factor(stream: TokenStream) -> ScoreFunction:
+    """``FieldValueFactorFunctionBuilder.fromXContent`` (a token loop)."""
+    field = None
+    factor = np.float32(1.0)
+    modifier = "none"
+    missing: float | None = None
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif stream.is_value():
+            if current == "field":
+                field = text(stream.value)
+            elif current == "factor":
+                factor = float_value(stream.value)
+            elif current == "modifier":
+                raw = text(stream.value)
+                modifier = raw.lower()
+                if modifier not in _MODIFIERS:
+                    raise IllegalArgumentError("No enum constant org.opensearch.common.lucene.search.function."
+                                               f"FieldValueFactorFunction.Modifier.{raw.upper()}")
+            elif current == "missing":
+                missing = double_value(stream.value)
+            elif current == "_name":
+                text(stream.value)   # a function's name (named functions in explanations)
+            else:
+                raise ParsingError(f"field_value_factor query does not support [{current}]")
+        elif current == "factor" and kind in ("START_ARRAY", "START_OBJECT"):
+            raise ParsingError("[field_value_factor] field 'factor' does not support lists or objects")
+    if field is None:
+        raise ParsingError("[field_value_factor] required field 'field' missing")
+    return ScoreFunction(None, None, field, float(factor), modifier, missing)
+
+
+def _filters_and_functions(stream: TokenStream, ctx: ParseContext, functions: list[ScoreFunction]) -> str | None:
+    """``parseFiltersAndFunctions``: the ``functions`` array, each entry a filter, a function, a weight."""
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_ARRAY":
+        filter_query: Query | None = None
+        function: ScoreFunction | None = None
+        function_name: str | None = None
+        weight: float | None = None
+        if kind != "START_OBJECT":
+            raise ParsingError(f"failed to parse [START_OBJECT]. malformed query, expected a [{kind}] while parsing "
+                               "functions but got a [function_score] instead")
+        while (inner := stream.next_token()) != "END_OBJECT":
+            if inner == "FIELD_NAME":
+                current = stream.value
+            elif inner == "START_OBJECT":
+                if current == "filter":
+                    filter_query = parse_inner_query(stream, ctx)
+                else:
+                    if function is not None:
+                        raise ParsingError("failed to parse function_score functions. already found "
+                                           f"[{function_name}], now encountering [{current}].")
+                    function, function_name = _score_function(stream, current or ""), current
+            elif stream.is_value():
+                if current == "weight":
+                    weight = float(float_value(stream.value))
+                else:
+                    raise ParsingError(f"failed to parse [function_score] query. field [{current}] is not supported")
+        if weight is not None:
+            weight = _weight(weight)
+            if function is None:
+                function = ScoreFunction(None, weight)
+            else:
+                function.weight = weight
+        if function is None:
+            raise ParsingError("failed to parse [function_score] query. an entry in functions list is missing a "
+                               "function.")
+        function.filter_query = filter_query
+        functions.append(function)
+    return current
+
+
+def _mode(value: Any, modes: set[str], enum: str) -> str:
+    raw = text(value)
+    if raw.lower() not in modes:
+        raise IllegalArgumentError(f"No enum constant org.opensearch.common.lucene.search.function.{enum}.{raw.upper()}")
+    return raw.lower()
+
+
+@query_parser("function_score", stream=True)
+def parse_function_score(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``FunctionScoreQueryBuilder.fromXContent`` (a token loop)."""
+    inner: Query | None = None
     functions: list[ScoreFunction] = []
-    if "functions" in body:
-        if "field_value_factor" in body or any(k in body for k in _UNSUPPORTED_FUNCTIONS):
-            raise ParsingError("failed to parse [function_score] query. already found [functions] array, "
-                               "now encountering [field_value_factor].")
-        for spec in body["functions"]:
-            if not isinstance(spec, dict):
-                raise ParsingError("failed to parse [function_score] query: functions must be objects")
-            functions.append(_parse_function(spec, ctx, allow_filter=True))
-    elif "field_value_factor" in body or any(k in body for k in _UNSUPPORTED_FUNCTIONS):
-        functions.append(_parse_function({k: v for k, v in body.items()
-                                          if k in ("field_value_factor", "weight") or k in _UNSUPPORTED_FUNCTIONS},
-                                         ctx, allow_filter=False))
-    elif "weight" in body:
-        functions.append(ScoreFunction(None, _java_float(body["weight"])))
-    score_mode = str(body.get("score_mode", "multiply")).lower()
-    boost_mode = str(body.get("boost_mode", "multiply")).lower()
-    if score_mode not in _SCORE_MODES:
-        raise ParsingError(f"failed to parse [function_score] query. illegal score_mode [{score_mode}]")
-    if boost_mode not in _BOOST_MODES:
-        raise ParsingError(f"failed to parse [function_score] query. illegal boost_mode [{boost_mode}]")
-    max_boost = _java_float(body.get("max_boost", np.finfo(np.float32).max))
-    min_score = float(body["min_score"]) if body.get("min_score") is not None else None
-    query = FunctionScoreQuery(inner, functions, score_mode, boost_mode, max_boost, min_score)
-    common_options(query, body, "function_score")
+    score_mode, boost_mode = "multiply", "multiply"
+    max_boost = np.finfo(np.float32).max
+    min_score: float | None = None
+    boost, name = 1.0, None
+    single: str | None = None
+    array_found = False
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif kind == "START_OBJECT":
+            if current == "query":
+                if inner is not None:
+                    raise ParsingError("failed to parse [function_score] query. [query] is already defined.")
+                inner = parse_inner_query(stream, ctx)
+            else:
+                if single is not None:
+                    raise ParsingError(f"failed to parse [function_score] query. already found function [{single}], "
+                                       f"now encountering [{current}]. use [functions] array if you want to define "
+                                       "several functions.")
+                if array_found:
+                    raise _misplaced(f"already found [functions] array, now encountering [{current}].")
+                single = current
+                functions.append(_score_function(stream, current or ""))
+        elif kind == "START_ARRAY":
+            if current != "functions":
+                raise ParsingError(f"failed to parse [function_score] query. array [{current}] is not supported")
+            if single is not None:
+                raise _misplaced(f"already found [{single}], now encountering [functions].")
+            array_found = True
+            current = _filters_and_functions(stream, ctx, functions)
+        elif stream.is_value():
+            if current == "score_mode":
+                score_mode = _mode(stream.value, _SCORE_MODES, "FunctionScoreQuery.ScoreMode")
+            elif current == "boost_mode":
+                boost_mode = _mode(stream.value, _BOOST_MODES, "CombineFunction")
+            elif current == "max_boost":
+                max_boost = float_value(stream.value)
+            elif current == "boost":
+                boost = float(float_value(stream.value))
+            elif current == "_name":
+                name = text(stream.value)
+            elif current == "min_score":
+                min_score = float(float_value(stream.value))
+            else:
+                if single is not None:
+                    raise ParsingError(f"failed to parse [function_score] query. already found function [{single}], "
+                                       f"now encountering [{current}]. use [functions] array if you want to define "
+                                       "several functions.")
+                if array_found:
+                    raise _misplaced(f"already found [functions] array, now encountering [{current}].")
+                if current != "weight":
+                    raise ParsingError(f"failed to parse [function_score] query. field [{current}] is not supported")
+                functions.append(ScoreFunction(None, _weight(stream.value)))
+                single = current
+    query = FunctionScoreQuery(inner or MatchAllQuery(), functions, score_mode, boost_mode, float(max_boost), min_score)
+    set_boost(query, boost, "function_score")
+    query.name = name
     return query
-

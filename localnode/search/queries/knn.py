@@ -46,13 +46,15 @@ from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError
 from localnode.knn import spaces
 from localnode.knn.mapping import (APPROXIMATE_THRESHOLD_SETTING, DEFAULT_APPROXIMATE_THRESHOLD, DEFAULT_EF_SEARCH,
                                    FAISS, LUCENE, NMSLIB, KnnFieldSpec)
-from localnode.ltr.xcontent import (BOOLEAN, NUMBER, OBJECT, STRING, Field, ObjectParser, token_name, x_array,
-                                    x_bool, x_float, x_int, x_text)
+from localnode.ltr.xcontent import (BOOLEAN, NUMBER, OBJECT, STRING, Field, ObjectParser, XContentParseError,
+                                    java_float_to_string, token_name, x_array, x_bool, x_float, x_int, x_text)
+from localnode.search.xcontent import walk_tokens
 from localnode.mapping.fields import KNN_VECTOR
 from localnode.search.matches import Matches
 from localnode.search.queries.rank_feature import failed_to_create_query
 from localnode.search.queries.term_level import MatchNoneWeight
-from localnode.search.query import ParseContext, Query, Searcher, SegmentContext, Weight, parse_query, query_parser
+from localnode.search.query import (ParseContext, Query, Searcher, SegmentContext, Weight, parse_query, query_parser,
+                                    set_boost)
 
 K_MAX = 10_000
 MIN_OVERSAMPLE_FACTOR = 1.0
@@ -165,6 +167,11 @@ class KnnQuery(Query):
         spec: KnnFieldSpec = mapper.knn
         if not spec.ann_enabled:
             raise IllegalArgumentError(f"Field '{request.field}' is not built for ANN search.")
+        finite = np.isfinite(request.vector)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise IllegalArgumentError(f"non-finite value at vector[{bad}]="
+                                       f"{java_float_to_string(request.vector[bad])}")
         if spec.normalizes_vectors and not np.any(request.vector):
             # transformQueryVector: faiss cosinesimil normalises the query (Lucene VectorUtil.l2normalize)
             raise IllegalArgumentError("Cannot normalize a zero-length vector")
@@ -379,9 +386,17 @@ _CONTEXT = "\0context"   # the parse context rides in the state (no JSON key can
 _INTERNAL_PARSER = ObjectParser("knn", {**_INTERNAL_FIELDS, "filter": Field(OBJECT, _parse_filter)})
 
 
-def _objects_to_floats(values: Any) -> np.ndarray:
-    """The short form ``{"field": [..]}``: numbers only, as ``objectsToFloats``."""
-    items = values if isinstance(values, list) else [] if values is None else [values]
+def _short_form_list(values: Any) -> list[Any]:
+    """``parser.list()`` of the short form ``{"field": [..]}``: an array, or an x_content error."""
+    kind = token_name(values)
+    if kind != "START_ARRAY":
+        raise XContentParseError(f"Failed to parse list:  expecting START_ARRAY but got {kind}")
+    walk_tokens(values)
+    return values
+
+
+def _objects_to_floats(items: list[Any]) -> np.ndarray:
+    """``objectsToFloats``: the short form's values, numbers only."""
     if not items:
         raise IllegalArgumentError("[knn] field 'vector' requires to be non-null and non-empty")
     if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items):
@@ -420,18 +435,21 @@ def parse_knn(body: Any, ctx: ParseContext) -> Query:
         raise ParsingError(f"[knn] query malformed, no start_object after query name, got {token_name(body)}")
     field_name: str | None = None
     state: dict[str, Any] | None = None
-    short_vector: Any = None
+    short_form: Any = None
     for key, value in body.items():
+        token_name(value)   # Jackson reads a field's value token with its name
         if field_name is not None:
             raise ParsingError(f"[knn] query doesn't support multiple fields, found [{field_name}] and [{key}]")
         field_name = key
         if isinstance(value, dict):
-            state = _INTERNAL_PARSER.parse(value, {_CONTEXT: ctx})
+            state = _INTERNAL_PARSER.apply(value, {_CONTEXT: ctx})
             del state[_CONTEXT]
-        else:
-            short_vector = value
-    if state is None:
-        state = {"vector": _objects_to_floats(short_vector)}
+        else:   # the short form: parser.list() now, the numbers when the builder is built
+            short_form = _short_form_list(value)
+    if state is None and short_form is not None:
+        state = {"vector": _objects_to_floats(short_form)}
+    if field_name is None or state is None:
+        raise IllegalArgumentError("[knn] field 'vector' requires to be non-null and non-empty")
     if not field_name:
         raise IllegalArgumentError("[knn] requires fieldName")
     _validate(state)
@@ -443,7 +461,7 @@ def parse_knn(body: Any, ctx: ParseContext) -> Query:
         expand_nested=state.get("expand_nested"))
     query = KnnQuery(request)
     if "boost" in state:
-        query.boost = float(state["boost"])
+        set_boost(query, state["boost"], "knn")
     if "_name" in state:
         query.name = state["_name"]
     return query

@@ -40,7 +40,7 @@ from localnode.mapping.fields import RANK_FEATURE, RANK_FEATURES
 from localnode.search.matches import Matches, postings_in
 from localnode.search.queries.term_level import MatchNoneWeight
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
-                                    query_parser)
+                                    checked_boost, query_parser)
 
 _ONE = np.float32(1.0)
 _FEATURE_FIELD = "_feature"
@@ -106,8 +106,9 @@ class Sigmoid:
 
     def scores(self, s: np.ndarray, w: np.float32) -> np.ndarray:
         a = float(self.exponent)
-        pivot_pa = math.pow(float(self.pivot), a)
         with np.errstate(over="ignore"):
+            pivot_pa = float(np.power(np.float64(self.pivot), a))   # Math.pow: Infinity on overflow
+        with np.errstate(over="ignore", invalid="ignore"):
             values = float(w) * (1.0 - pivot_pa / (np.power(s.astype(np.float64), a) + pivot_pa))
         return values.astype(np.float32)
 
@@ -285,7 +286,7 @@ def _function_field(parse: Any) -> Field:
 
 _PARSER = ObjectParser("feature", {
     "field": Field(STRING, lambda state, value: state.__setitem__("field", x_text(value))),
-    "boost": _float_field("boost"),
+    "boost": Field(NUMBER, lambda state, value: state.__setitem__("boost", checked_boost(value, "rank_feature"))),
     "_name": Field(STRING, lambda state, value: state.__setitem__("_name", x_text(value))),
     "log": _function_field(_parse_log),
     "saturation": _function_field(_parse_saturation),

@@ -33,7 +33,9 @@ from localnode.ltr.xcontent import NUMBER, OBJECT, STRING, Field, ObjectParser, 
 from localnode.mapping.fields import KNN_VECTOR
 from localnode.search.matches import Matches
 from localnode.search.queries.rank_feature import failed_to_create_query
-from localnode.search.query import ParseContext, Query, Searcher, SegmentContext, Weight, parse_query, query_parser
+from localnode.search.query import (ParseContext, Query, Searcher, SegmentContext, Weight, checked_boost, parse_query,
+                                    query_parser)
+from localnode.search.xcontent import parse_map
 
 KNN_LANG = "knn"
 KNN_SOURCE = "knn_score"
@@ -77,7 +79,8 @@ def _query_value(value: Any, dimension: int) -> np.ndarray:
     field's dimension (the plugin throws IllegalStateException otherwise)."""
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
         raise IllegalArgumentError(f"Object cannot be parsed as a float array: {value}")
-    vector = np.asarray([np.float32(float(v)) for v in value], dtype=np.float32)
+    with np.errstate(over="ignore"):   # Double.floatValue: out of range is infinite
+        vector = np.asarray([np.float32(float(v)) for v in value], dtype=np.float32)
     if vector.shape[0] != dimension:
         raise OpenSearchError(f"Object's dimension={vector.shape[0]} does not match the expected "
                               f"dimension={dimension}.",
@@ -97,6 +100,9 @@ class KnnScoreWeight(Weight):
         self.legacy_cosine = legacy_cosine
         self.boost = boost
         self.min_score = min_score
+
+    def sub_weights(self) -> list[Weight]:
+        return [self.inner]
 
     def matches(self, ctx: SegmentContext) -> Matches:
         return self._scored(ctx, self.inner.matches(ctx))
@@ -174,8 +180,8 @@ def _parse_script(value: Any) -> dict[str, Any]:
                         lambda s, v: s.__setitem__("source", v if isinstance(v, dict) else x_text(v))),
         "id": Field(STRING, lambda s, v: s.__setitem__("id", x_text(v))),
         "lang": Field(STRING, lambda s, v: s.__setitem__("lang", x_text(v))),
-        "params": Field(OBJECT, lambda s, v: s.__setitem__("params", dict(v))),
-        "options": Field(OBJECT, lambda s, v: s.__setitem__("options", dict(v))),
+        "params": Field(OBJECT, lambda s, v: s.__setitem__("params", parse_map(v))),
+        "options": Field(OBJECT, lambda s, v: s.__setitem__("options", parse_map(v))),
     }
     state: dict[str, Any] = ObjectParser("script", fields).parse(value, {})
     if "source" in state and "id" in state:
@@ -220,10 +226,10 @@ def parse_script_score(body: Any, ctx: ParseContext) -> Query:
         "query": Field(OBJECT, lambda s, v: s.__setitem__("query", parse_query(v, ctx))),
         "script": Field(OBJECT, lambda s, v: s.__setitem__("script", _parse_script(v))),
         "min_score": Field(NUMBER, lambda s, v: s.__setitem__("min_score", float(x_float(v)))),
-        "boost": Field(NUMBER, lambda s, v: s.__setitem__("boost", float(x_float(v)))),
+        "boost": Field(NUMBER, lambda s, v: s.__setitem__("boost", checked_boost(v, "script_score"))),
         "_name": Field(STRING, lambda s, v: s.__setitem__("_name", x_text(v))),
     }
-    state: dict[str, Any] = ObjectParser("script_score", fields).parse(body, {})
+    state: dict[str, Any] = ObjectParser("script_score", fields).apply(body, {})
     missing = [name for name in ("query", "script") if name not in state]
     if missing:
         raise IllegalArgumentError(f"Required [{', '.join(missing)}]")

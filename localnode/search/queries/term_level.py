@@ -17,13 +17,16 @@ import numpy as np
 
 from localnode.errors import (IllegalArgumentError, NumberFormatError, OpenSearchError, ParsingError,
                               UnsupportedError, failed_to_create_query)
-from localnode.mapping.dates import DateParseError, parse_date_millis
+from localnode.mapping.dates import DateParseError, parse_date_millis, validate_date_format
 from localnode.mapping.fields import (BOOLEAN, DATE, INTEGER_TYPES, KEYWORD, KNN_VECTOR, RANK_FEATURE, RANK_FEATURES,
                                       TEXT, FieldMapper)
 from localnode.search.datemath import resolve_date_math
 from localnode.search.matches import Matches, members, postings_in
+from localnode.ltr.xcontent import NUMBER, STRING, Field, ObjectParser, java_double_to_string
 from localnode.search.query import (Explanation, ParseContext, Query, Searcher, SegmentContext, Weight,
-                                    check_keys, common_options, query_parser, single_field)
+                                    apply_standard, multiple_fields, query_parser, set_boost, standard_fields)
+from localnode.search.xcontent import (STRING_ARRAY, TokenStream, boolean_value, float_value, parse_array, text,
+                                       wrap_as_parsing)
 from localnode.search.similarity import LENGTH_TABLE, TermWeight
 
 if TYPE_CHECKING:
@@ -214,8 +217,11 @@ def _term_weight(searcher: Searcher, mapper: FieldMapper, value: Any, boost: np.
 
 
 def _term_text(value: Any) -> str:
+    """The term a value stands for (``BytesRefs.toBytesRef``): a JSON float is a Java ``Double``."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return java_double_to_string(value)
     if isinstance(value, (dict, list)):
         raise ParsingError("[term] query does not support array of values")
     return str(value)
@@ -226,8 +232,6 @@ def _boolean_term(value: Any, field: str) -> str:
         return "true" if value else "false"
     if value in ("true", "false"):
         return value
-    if value == "":
-        return "false"
     raise IllegalArgumentError(f"Can't parse boolean value [{value}], expected [true] or [false]")
 
 
@@ -256,10 +260,11 @@ def java_parse_double(value: Any) -> float:
 
 def _field_precision(mapper: FieldMapper, number: float) -> float:
     """A query value as the field type parses it: float32 for ``float``, binary16 for ``half_float``."""
-    if mapper.type == "float":
-        return float(np.float32(number))
-    if mapper.type == "half_float":
-        return float(np.float16(number))
+    with np.errstate(over="ignore"):   # out of the type's range: infinite, as Java's cast
+        if mapper.type == "float":
+            return float(np.float32(number))
+        if mapper.type == "half_float":
+            return float(np.float16(number))
     return number
 
 
@@ -277,7 +282,10 @@ def _numeric_point(mapper: FieldMapper, value: Any) -> float | int:
             raise IllegalArgumentError(
                 f"Value [{value}] is out of range for {'an' if mapper.type == 'integer' else 'a'} {mapper.type}")
         return exact
-    return _field_precision(mapper, number)
+    point = _field_precision(mapper, number)
+    if mapper.type in ("float", "half_float", "double"):
+        check_finite(mapper, point)
+    return point
 
 
 def _term_bounds(mapper: FieldMapper, value: Any) -> tuple[float | int, float | int]:
@@ -293,6 +301,14 @@ def _term_bounds(mapper: FieldMapper, value: Any) -> tuple[float | int, float | 
 
 def _date_bound(mapper: FieldMapper, value: Any, fmt: str | None, round_up: bool) -> float:
     date_format = fmt or mapper.date_format
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # a JSON number is parsed as its Java text: 1e12 is "1.0E12", which no date format reads
+        value = java_double_to_string(value) if isinstance(value, float) else str(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()) and \
+            abs(float(value)) >= 2 ** 63:   # epoch millis beyond a long
+        error = f"failed to parse date field [{value}] with format [{date_format}]"
+        raise OpenSearchError(f"{error}: [{error}]", status=400, error_type="parse_exception",
+                              caused_by=IllegalArgumentError(error))
     if isinstance(value, str) and (value.startswith("now") or "||" in value):
         return float(resolve_date_math(value, round_up=round_up, date_format=date_format))
     try:
@@ -314,22 +330,65 @@ def _numeric_range_docs(ctx: SegmentContext, field: str, low: float, high: float
     return np.unique(column.docs[mask]).astype(np.int32)
 
 
-@query_parser("term")
-def parse_term(body: Any, ctx: ParseContext) -> Query:
-    field, spec = single_field(body, "term")
-    if isinstance(spec, dict):
-        check_keys(spec, {"value", "boost", "_name", "case_insensitive"}, "term")
-        if spec.get("case_insensitive"):
-            raise UnsupportedError("[term] query option [case_insensitive]")
-        if "value" not in spec:
-            raise ParsingError("[term] query requires a value")
-        query = TermQuery(field, spec["value"])
-        common_options(query, spec, "term")
-    else:
-        if isinstance(spec, list):
+def object_bytes(stream: TokenStream) -> Any:
+    """``XContentParser.objectBytes()``: a value token's value; for a structural token, its text
+    (``{``, ``[`` ...) -- the parser does *not* skip the object or array, the loop walks into it."""
+    kind = stream.current
+    if kind == "VALUE_NULL":
+        return None
+    if kind in ("VALUE_STRING", "VALUE_NUMBER", "VALUE_BOOLEAN"):
+        return stream.value
+    if kind == "FIELD_NAME":
+        return stream.value
+    return {"START_OBJECT": "{", "END_OBJECT": "}", "START_ARRAY": "[", "END_ARRAY": "]"}[kind]
+
+
+_MISSING = object()
+
+
+@query_parser("term", stream=True)
+def parse_term(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``TermQueryBuilder.fromXContent`` (a token loop)."""
+    field_name: str | None = None
+    value: Any = None
+    boost, name, case_insensitive = 1.0, None, False
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif kind == "START_OBJECT":
+            if field_name is not None:
+                raise multiple_fields("term", field_name, current)
+            field_name = current
+            while (inner := stream.next_token()) != "END_OBJECT":
+                if inner == "FIELD_NAME":
+                    current = stream.value
+                elif current in ("term", "value"):
+                    value = object_bytes(stream)
+                elif current == "_name":
+                    name = text(stream.value)
+                elif current == "boost":
+                    boost = float(float_value(stream.value))
+                elif current == "case_insensitive":
+                    case_insensitive = boolean_value(stream.value)
+                else:
+                    raise ParsingError(f"[term] query does not support [{current}]")
+        elif stream.is_value():
+            if field_name is not None:
+                raise multiple_fields("term", field_name, current)
+            field_name = current
+            value = object_bytes(stream)
+        elif kind == "START_ARRAY":
             raise ParsingError("[term] query does not support array of values")
-        query = TermQuery(field, spec)
-    common_options(query, body, "term")
+    if not field_name:
+        raise IllegalArgumentError("field name is null or empty")
+    if value is None:
+        raise IllegalArgumentError("value cannot be null")
+    query = TermQuery(field_name, value)
+    set_boost(query, boost, "term")
+    query.name = name
+    if case_insensitive:
+        raise UnsupportedError("[term] query option [case_insensitive]")
     return query
 
 
@@ -385,28 +444,78 @@ class TermsQuery(Query):
         raise IllegalArgumentError(f"[{mapper.type}] fields do not support [terms] queries")
 
 
-@query_parser("terms")
-def parse_terms(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[terms] query malformed, no start_object after query name")
-    fields = [k for k in body if k not in ("boost", "_name")]
-    if len(fields) != 1:
-        raise ParsingError("[terms] query does not support multiple fields" if fields else
-                           "[terms] query malformed, no field specified")
-    values = body[fields[0]]
-    if isinstance(values, dict):
-        raise UnsupportedError("[terms] lookup (terms from another document)")
-    if not isinstance(values, list):
-        raise ParsingError(f"[terms] query does not support [{fields[0]}]")
-    if any(isinstance(v, (dict, list)) or v is None for v in values):
-        raise ParsingError("[terms] query does not support null, object or array values")
-    query = TermsQuery(fields[0], values)
-    common_options(query, body, "terms")
+_LOOKUP_FIELDS = ("index", "id", "path", "routing", "store")
+
+
+@query_parser("terms", stream=True)
+def parse_terms(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``TermsQueryBuilder.fromXContent`` (a token loop)."""
+    field_name: str | None = None
+    values: list[Any] | None = None
+    boost, name, value_type = 1.0, None, "default"
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif kind == "START_ARRAY":
+            if field_name is not None:
+                raise ParsingError("[terms] query does not support multiple fields")
+            field_name = current
+            values = []
+            while stream.next_token() != "END_ARRAY":
+                item = object_bytes(stream)
+                if item is None:
+                    raise ParsingError("No value specified for terms query")
+                values.append(item)
+        elif kind == "START_OBJECT":
+            if field_name is not None:
+                raise ParsingError(f"[terms] query does not support more than one field. Already got: [{field_name}] "
+                                   f"but also found [{current}]")
+            field_name = current
+            _parse_terms_lookup(stream.subtree())
+            stream.finish_subtree()
+        elif stream.is_value():
+            if current == "boost":
+                boost = float(float_value(stream.value))
+            elif current == "_name":
+                name = text(stream.value)
+            elif current == "value_type":
+                value_type = text(stream.value)
+            else:
+                raise ParsingError(f"[terms] query does not support [{current}]")
+        else:
+            raise ParsingError(f"[terms] unknown token [{kind}] after [{current}]")
+    if field_name is None:
+        raise ParsingError("[terms] query requires a field name, followed by array of terms or a document lookup "
+                           "specification")
+    if value_type not in ("default", "bitmap"):
+        raise IllegalArgumentError(f"[terms] query does not support value_type [{value_type}]")
+    if value_type == "bitmap":
+        raise UnsupportedError("[terms] query with [value_type] bitmap")
+    if not field_name:
+        raise IllegalArgumentError("field name cannot be null.")
+    query = TermsQuery(field_name, values or [])
+    set_boost(query, boost, "terms")
+    query.name = name
     return query
+
+
+def _parse_terms_lookup(value: Any) -> None:
+    """``TermsLookup.parseTermsLookup``; a well-formed lookup is not served by the embedded engine."""
+    state = ObjectParser("terms_lookup", {
+        key: Field(NUMBER | {"VALUE_BOOLEAN"} if key == "store" else STRING,
+                   lambda st, v, key=key: st.__setitem__(key, text(v)))
+        for key in _LOOKUP_FIELDS}).parse(value, {})
+    missing = [key for key in ("index", "id", "path") if key not in state]
+    if missing:
+        raise IllegalArgumentError(f"Required [{', '.join(missing)}]")
+    raise UnsupportedError("[terms] lookup (terms from another document)")
 
 
 # -- ids -------------------------------------------------------------------------------------------
 def _ids_weight(ids: list[str], boost: np.float32) -> Weight:
+    if "" in ids:   # Uid.encodeId
+        raise IllegalArgumentError("Ids can't be empty")
     unique = sorted(set(ids))
 
     def docs(ctx: SegmentContext) -> np.ndarray:
@@ -423,17 +532,23 @@ class IdsQuery(Query):
         return _ids_weight(self.ids, boost)
 
 
+def _ids_parser() -> ObjectParser:
+    def add(state: dict[str, Any], value: Any) -> None:
+        state["values"].extend(parse_array(value, text))
+    return ObjectParser("ids", {"values": Field(STRING_ARRAY, add), **standard_fields("ids")})
+
+
+_IDS = _ids_parser()
+
+
 @query_parser("ids")
 def parse_ids(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict):
-        raise ParsingError("[ids] query malformed, no start_object after query name")
-    check_keys(body, {"values", "boost", "_name", "type", "types"}, "ids")
-    values = body.get("values", [])
-    if not isinstance(values, list):
-        raise ParsingError("[ids] query [values] must be an array")
-    query = IdsQuery([str(v) for v in values])
-    common_options(query, body, "ids")
-    return query
+    """``IdsQueryBuilder``: an ObjectParser whose ``IllegalArgumentException``s become parsing errors."""
+    try:
+        state = _IDS.apply(body, {"values": []})
+    except OpenSearchError as exc:
+        raise wrap_as_parsing(exc, ParsingError) from None
+    return apply_standard(IdsQuery(state["values"]), state)
 
 
 # -- range -----------------------------------------------------------------------------------------
@@ -456,8 +571,14 @@ class RangeQuery(Query):
         if mapper.is_numeric or mapper.type == DATE:
             fmt = self.spec.get("format")
             # DateFieldMapper.rangeQuery: gt/lte parse rounding up, gte/lt rounding down
-            low_v = _range_number(mapper, low, fmt, round_up=not include_low) if low is not None else -math.inf
-            high_v = _range_number(mapper, high, fmt, round_up=include_high) if high is not None else math.inf
+            if mapper.is_integer:
+                bounds = _integer_range(mapper, low, high, include_low, include_high)
+                if bounds is None:
+                    return MatchNoneWeight()
+                (low_v, high_v), include_low, include_high = bounds, True, True
+            else:
+                low_v = _range_number(mapper, low, fmt, round_up=not include_low) if low is not None else -math.inf
+                high_v = _range_number(mapper, high, fmt, round_up=include_high) if high is not None else math.inf
             field = mapper.path
             return ConstantWeight(
                 lambda ctx: _numeric_range_docs(ctx, field, low_v, high_v, include_low, include_high),
@@ -514,23 +635,128 @@ def _range_bounds(spec: dict[str, Any]) -> tuple[Any, Any, bool, bool]:
 def _range_number(mapper: FieldMapper, value: Any, fmt: str | None, round_up: bool) -> float:
     if mapper.type == DATE:
         return _date_bound(mapper, value, fmt, round_up)
-    return _field_precision(mapper, java_parse_double(value))
+    number = _field_precision(mapper, java_parse_double(value))
+    if mapper.type in ("float", "half_float"):
+        check_finite(mapper, number)
+    return number
 
 
-@query_parser("range")
-def parse_range(body: Any, ctx: ParseContext) -> Query:
-    field, spec = single_field(body, "range")
-    if not isinstance(spec, dict):
-        raise ParsingError("[range] query malformed, after field missing start object")
-    check_keys(spec, {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "boost",
-                      "_name", "format", "time_zone", "relation"}, "range")
-    if spec.get("time_zone") not in (None, "UTC", "Z", "+00:00", "utc"):
-        raise UnsupportedError("[range] query option [time_zone] other than UTC")
-    if spec.get("relation") not in (None, "intersects", "INTERSECTS"):
-        raise UnsupportedError("[range] query option [relation] other than intersects")
-    query = RangeQuery(field, spec)
-    common_options(query, spec, "range")
-    common_options(query, body, "range")
+def check_finite(mapper: FieldMapper, number: float) -> None:
+    """``NumberType.parse`` of the floating point types: only finite values are valid."""
+    if not math.isfinite(number):
+        raise IllegalArgumentError(f"[{mapper.type}] supports only finite values, but got "
+                                   f"[{java_double_to_string(number)}]")
+
+
+def _integer_value(mapper: FieldMapper, value: Any) -> tuple[int, bool, float]:
+    """``NumberType.parse`` (``objectToLong``) of a range bound on an integer field: the truncated
+    value, whether the bound has a decimal part (NaN has one and is 0), and its double value."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number, exact = float(value), value
+    else:
+        number = java_parse_double(value)
+        exact = 0 if math.isnan(number) else int(number) if math.isfinite(number) else None
+    low, high = INTEGER_TYPES[mapper.type]
+    if exact is None or not low <= exact <= high:
+        raise IllegalArgumentError(
+            f"Value [{value}] is out of range for {'an' if mapper.type == 'integer' else 'a'} {mapper.type}")
+    has_decimal = math.isnan(number) or (math.isfinite(number) and number % 1 != 0)
+    return exact, has_decimal, number
+
+
+def _integer_range(mapper: FieldMapper, low: Any, high: Any, include_low: bool,
+                   include_high: bool) -> tuple[int, int] | None:
+    """The inclusive bounds ``IntegerType/LongType.rangeQuery`` computes (None: matches nothing)."""
+    lowest, highest = INTEGER_TYPES[mapper.type]
+    lo, hi = lowest, highest
+    if low is not None:
+        lo, decimal, number = _integer_value(mapper, low)
+        if (not decimal and not include_low) or (decimal and number > 0):
+            if lo == highest:
+                return None
+            lo += 1
+    if high is not None:
+        hi, decimal, number = _integer_value(mapper, high)
+        if (not decimal and not include_high) or (decimal and number < 0):
+            if hi == lowest:
+                return None
+            hi -= 1
+    return lo, hi
+
+
+_RELATIONS = ("intersects", "disjoint", "within", "contains")
+
+
+@query_parser("range", stream=True)
+def parse_range(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``RangeQueryBuilder.fromXContent`` (a token loop)."""
+    field_name: str | None = None
+    low: Any = None
+    high: Any = None
+    include_low = include_high = True
+    boost, name = 1.0, None
+    time_zone = fmt = relation = None
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif kind == "START_OBJECT":
+            if field_name is not None:
+                raise multiple_fields("range", field_name, current)
+            field_name = current
+            while (inner := stream.next_token()) != "END_OBJECT":
+                if inner == "FIELD_NAME":
+                    current = stream.value
+                elif current == "from":
+                    low = object_bytes(stream)
+                elif current == "to":
+                    high = object_bytes(stream)
+                elif current == "include_lower":
+                    include_low = boolean_value(stream.value)
+                elif current == "include_upper":
+                    include_high = boolean_value(stream.value)
+                elif current == "boost":
+                    boost = float(float_value(stream.value))
+                elif current == "gt":
+                    low, include_low = object_bytes(stream), False
+                elif current == "gte":
+                    low, include_low = object_bytes(stream), True
+                elif current == "lt":
+                    high, include_high = object_bytes(stream), False
+                elif current == "lte":
+                    high, include_high = object_bytes(stream), True
+                elif current == "time_zone":
+                    time_zone = text(stream.value)
+                elif current == "format":
+                    fmt = text(stream.value)
+                elif current == "relation":
+                    relation = text(stream.value)
+                elif current == "_name":
+                    name = text(stream.value)
+                else:
+                    raise ParsingError(f"[range] query does not support [{current}]")
+        elif stream.is_value():
+            raise ParsingError(f"[range] query does not support [{current}]")
+    if not field_name:
+        raise IllegalArgumentError("field name is null or empty")
+    spec: dict[str, Any] = {"from": low, "to": high, "include_lower": include_low, "include_upper": include_high}
+    if time_zone is not None:
+        if time_zone not in ("UTC", "Z", "+00:00", "utc"):
+            raise UnsupportedError("[range] query option [time_zone] other than UTC")
+    if fmt is not None:
+        try:
+            validate_date_format(fmt)   # RangeQueryBuilder.format(String): DateFormatter.forPattern
+        except DateParseError as exc:
+            raise IllegalArgumentError(str(exc)) from None
+        spec["format"] = fmt
+    query = RangeQuery(field_name, spec)
+    set_boost(query, boost, "range")
+    query.name = name
+    if relation is not None:
+        if relation.lower() not in _RELATIONS:
+            raise IllegalArgumentError(f"[range] query does not support relation [{relation}]")
+        if relation.lower() != "intersects":
+            raise UnsupportedError("[range] query option [relation] other than intersects")
     return query
 
 
@@ -565,11 +791,31 @@ def _field_docs(ctx: SegmentContext, mapper: FieldMapper) -> np.ndarray:
     return ctx.segment.docs_with_field(mapper.path)
 
 
-@query_parser("exists")
-def parse_exists(body: Any, ctx: ParseContext) -> Query:
-    if not isinstance(body, dict) or "field" not in body:
+@query_parser("exists", stream=True)
+def parse_exists(stream: TokenStream, ctx: ParseContext) -> Query:
+    """``ExistsQueryBuilder.fromXContent`` (a token loop)."""
+    field_pattern: str | None = None
+    boost, name = 1.0, None
+    current: str | None = None
+    while (kind := stream.next_token()) != "END_OBJECT":
+        if kind == "FIELD_NAME":
+            current = stream.value
+        elif stream.is_value():
+            if current == "field":
+                field_pattern = text(stream.value)
+            elif current == "_name":
+                name = text(stream.value)
+            elif current == "boost":
+                boost = float(float_value(stream.value))
+            else:
+                raise ParsingError(f"[exists] query does not support [{current}]")
+        else:
+            raise ParsingError(f"[exists] unknown token [{kind}] after [{current}]")
+    if field_pattern is None:
         raise ParsingError("[exists] must be provided with a [field]")
-    check_keys(body, {"field", "boost", "_name"}, "exists")
-    query = ExistsQuery(str(body["field"]))
-    common_options(query, body, "exists")
+    if not field_pattern:
+        raise IllegalArgumentError("field name is null or empty")
+    query = ExistsQuery(field_pattern)
+    query.name = name
+    set_boost(query, boost, "exists")
     return query
