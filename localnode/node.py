@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from localnode.search.cancellation import Cancelled
 from localnode.errors import (AliasesNotFoundError, IllegalArgumentError, IndexNotFoundError, InvalidIndexNameError,
                               OpenSearchError, ResourceAlreadyExistsError, SearchPhaseExecutionError)
 from localnode.index import settings as index_settings
@@ -485,6 +486,10 @@ class Node:
                     return encoded(RestResponse(exc.status, exc.to_body()))
             except Exception as inner:  # noqa: BLE001 - an error body that cannot be written
                 return _internal_error(method, path, inner)
+        except Cancelled as exc:   # the caller gave up (serve's 504) or the request's own budget ended
+            error = OpenSearchError(f"The request was cancelled ({exc.reason}) before it finished", status=500,
+                                    error_type="task_cancelled_exception")
+            return encoded(RestResponse(error.status, error.to_body()))
         except Exception as exc:  # never a Python traceback on the wire: a 500 that names the bug
             return _internal_error(method, path, exc)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import orjson
 
+from localnode.search import cancellation
 from localnode.errors import (IllegalArgumentError, NumberFormatError, OpenSearchError, ParsingError,
                               SearchPhaseExecutionError, UnsupportedError, failed_to_create_query)
 from localnode.ltr.xcontent import NUMBER, OBJECT, STRING, Field, ObjectParser
@@ -69,6 +70,7 @@ class SearchRequest:
     params: dict[str, str]
     from_: int = 0
     size: int = 10
+    timeout: float | None = None   # seconds (the body's or URL's ``timeout``); None: no limit
     sort: list[SortSpec] | None = None
     source: SourceFilter = field(default_factory=SourceFilter)
     track_total_hits: int | bool = 10_000
@@ -195,7 +197,7 @@ def _parse_value_field(request: SearchRequest, key: str, kind: str, value: Any) 
     elif key == "size":
         request.size = _checked_size(int_value(value))
     elif key == "timeout":
-        parse_time_value(text(value), "timeout")
+        request.timeout = parse_time_value(text(value), "timeout")
     elif key == "terminate_after":
         request.terminate_after = int_value(value)
     elif key == "min_score":
@@ -250,8 +252,12 @@ def _checked_size(value: int) -> int:
 _TIME_UNITS = ("nanos", "micros", "ms", "s", "m", "h", "d")
 
 
-def parse_time_value(raw: str, setting: str) -> None:
-    """``TimeValue.parseTimeValue``: a whole number with a unit, ``-1`` or ``0``."""
+_UNIT_SECONDS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_time_value(raw: str, setting: str) -> float | None:
+    """``TimeValue.parseTimeValue``: a whole number with a unit, ``-1`` or ``0``. Returns seconds,
+    None for ``-1`` (no limit)."""
     normalized = raw.lower().strip()
     for unit in _TIME_UNITS:
         if normalized.endswith(unit):
@@ -260,14 +266,14 @@ def parse_time_value(raw: str, setting: str) -> None:
                 if int(number) < -1:
                     raise IllegalArgumentError(f"failed to parse setting [{setting}] with value [{raw}] as a time "
                                                "value: negative durations are not supported")
-                return
+                return None if int(number) == -1 else int(number) * _UNIT_SECONDS[unit]
             try:
                 java_parse_double(number)
             except OpenSearchError:
                 raise IllegalArgumentError(f"failed to parse [{raw}]") from None
             raise IllegalArgumentError(f"failed to parse [{raw}], fractional time values are not supported")
     if re.fullmatch(r"-0*1|0+", normalized):
-        return
+        return None if normalized.startswith("-") else 0.0
     raise IllegalArgumentError(f"failed to parse setting [{setting}] with value [{raw}] as a time value: unit is "
                                "missing or unrecognized")
 
@@ -409,7 +415,7 @@ def _apply_params(request: SearchRequest, params: dict[str, str]) -> None:
         if flag is not None:
             setattr(request, name, flag)
     if params.get("timeout") is not None:
-        parse_time_value(params["timeout"], "timeout")
+        request.timeout = parse_time_value(params["timeout"], "timeout")
     terminate_after = _param_int(params, "terminate_after")
     if terminate_after is not None:
         if terminate_after < 0:
@@ -596,7 +602,13 @@ def search(targets: list[tuple["LocalIndex", list[dict[str, Any]]]], body: "dict
     started = time.perf_counter()
     request = body if isinstance(body, SearchRequest) else parse_request(body, params, has_body=body is not None)
     indices = [index for index, _ in targets]
-    shard_results = [query_phase(index, request, filters) for index, filters in targets]
+    try:
+        with cancellation.deadline(request.timeout) as budget:
+            shard_results = [query_phase(index, request, filters) for index, filters in targets]
+    except cancellation.Cancelled as exc:
+        if exc.reason != "timeout" or budget.deadline is None or time.monotonic() <= budget.deadline:
+            raise   # an outer budget ended (the caller gave up): not this request's timeout
+        return _timed_out(targets, started)
     tth = request.track_total_hits
     if not isinstance(tth, bool) and tth < -1:
         raise ReducePhaseError(IllegalArgumentError(f"value must be >= 0, got {tth}"))
@@ -659,6 +671,14 @@ class ReducePhaseError(OpenSearchError):
         body = super().to_body()
         body["error"]["root_cause"] = []
         return body
+
+
+def _timed_out(targets: list[Any], started: float) -> dict[str, Any]:
+    """The answer of a search stopped by its ``timeout`` in the query phase: ``timed_out: true`` and
+    nothing collected (a truthful lower bound, as OpenSearch's partial results are)."""
+    return {"took": int((time.perf_counter() - started) * 1000), "timed_out": True,
+            "_shards": {"total": len(targets), "successful": len(targets), "skipped": 0, "failed": 0},
+            "hits": {"total": {"value": 0, "relation": "gte"}, "max_score": None, "hits": []}}
 
 
 def _merge(results: list[ShardResult], request: SearchRequest) -> list[tuple[int, int, float, list[Any] | None]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
+from localnode.search import cancellation
 from localnode.errors import IllegalArgumentError, OpenSearchError, ParsingError
 from localnode.ltr.xcontent import NUMBER, STRING, Field, java_float_to_string
 from localnode.search.matches import Matches
@@ -74,7 +75,14 @@ class Searcher:
         if self._contexts is None:
             self._contexts = [SegmentContext(self.reader, segment, live, base) for (segment, live), base
                               in zip(self.reader.segments, self.reader.bases[:-1].tolist())]
-        return iter(self._contexts)
+        return _checked(self._contexts)
+
+
+def _checked(contexts: list[SegmentContext]) -> Iterator[SegmentContext]:
+    """Each segment a loop visits is a point where an ended request budget stops the work."""
+    for context in contexts:
+        cancellation.check()
+        yield context
 
 
 class Weight(ABC):

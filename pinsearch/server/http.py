@@ -302,11 +302,16 @@ class PinSearchServer(ThreadingHTTPServer):
         return header is not None and hmac.compare_digest(header.encode(), self._auth)
 
     def call(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` on the worker pool; :class:`TimeoutError` after ``request_timeout``."""
-        future = self.pool.submit(fn, *args)
+        """Run ``fn(*args)`` on the worker pool; :class:`TimeoutError` after ``request_timeout``,
+        and the engine's work is cancelled then (it stops at its next segment) instead of running
+        on for a client that already has its 504."""
+        from localnode.search.cancellation import Budget, run_within
+        budget = Budget()
+        future = self.pool.submit(run_within, budget, fn, *args)
         try:
             return future.result(timeout=self.config.request_timeout)
         except FutureTimeout:
+            budget.cancel()
             raise TimeoutError from None
 
     # -- connection slots ---------------------------------------------------------------------------

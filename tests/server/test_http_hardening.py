@@ -518,3 +518,32 @@ def test_threads_are_bounded_by_max_connections(tmp_path: Path) -> None:
         watcher.join()
         stop_server(srv, thread)
     assert results == [200] * 40 and 1 <= peak[0] <= 4
+
+
+# -- bounded work -----------------------------------------------------------------------------------
+def test_a_504_cancels_the_engine_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After serve answers 504, the engine stops at its next segment instead of running on."""
+    from localnode.search.query import Searcher
+    srv, thread = start_server(ServerConfig(data_path=str(tmp_path / "slow"), port=0, request_timeout=0.3))
+    try:
+        _load(srv, 30)
+        visited: list[float] = []
+        original = Searcher.segment_contexts
+
+        def slow(self):  # type: ignore[no-untyped-def]
+            for context in original(self):
+                for _ in range(20):            # 2 s per segment, in small sleeps
+                    visited.append(time.monotonic())
+                    time.sleep(0.1)
+                    from localnode.search import cancellation
+                    cancellation.check()
+                yield context
+        monkeypatch.setattr(Searcher, "segment_contexts", slow)
+        status, _, _ = _request(srv, "POST", "/docs/_search", json.dumps({"query": {"match": {"title": "soup"}}}).encode(),
+                                {"Content-Type": "application/json"})
+        assert status == 504
+        answered = time.monotonic()
+        time.sleep(0.6)
+        assert visited and max(visited) < answered + 0.35, "the engine kept working after the 504"
+    finally:
+        stop_server(srv, thread)
