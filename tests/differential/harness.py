@@ -298,8 +298,8 @@ def check(diffs: list[str], *, known: str | None = None, context: str = "") -> N
 
 
 ANN_KNOWN = ("approximate k-NN with the lucene engine: Lucene walks its own HNSW graph, localnode a faiss "
-             "graph (or exact search under index.knn.advanced.approximate_threshold); every document both "
-             "return scores the same, but a graph can miss a true neighbour")
+             "graph (or exact search under index.knn.advanced.approximate_threshold); a graph can miss a true "
+             "neighbour, and every document both return with the same matched clauses scores the same")
 
 
 def compare_ann(local: Answer, real: Answer, min_overlap: float = 0.8) -> list[str]:
@@ -312,8 +312,13 @@ def compare_ann(local: Answer, real: Answer, min_overlap: float = 0.8) -> list[s
         return diffs
     lh = {h["_id"]: h["_score"] for h in local.body["hits"]["hits"]}
     rh = {h["_id"]: h["_score"] for h in real.body["hits"]["hits"]}
+    lm = {h["_id"]: set(_matched(h)) for h in local.body["hits"]["hits"]}
+    rm = {h["_id"]: set(_matched(h)) for h in real.body["hits"]["hits"]}
     common = set(lh) & set(rh)
-    bad = [i for i in common if not _same_float32(lh[i], rh[i])]
+    # In a compound query a document can come back through another clause while one graph found it
+    # as a neighbour and the other did not: its named queries then differ, and so may its score.
+    # Equal named queries with unequal scores are a real difference.
+    bad = [i for i in common if not _same_float32(lh[i], rh[i]) and lm[i] == rm[i]]
     assert not bad, f"common hits score differently: {[(i, lh[i], rh[i]) for i in bad[:5]]}"
     assert len(common) >= min_overlap * max(len(lh), len(rh)), f"ANN results overlap too little: {diffs}"
     return diffs
