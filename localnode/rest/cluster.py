@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from localnode.errors import IllegalArgumentError, UnsupportedError
@@ -18,8 +19,32 @@ def info(node: "Node", request: RestRequest) -> RestResponse:
                               "version": VERSION, "tagline": "The OpenSearch Project: https://opensearch.org/"})
 
 
+_HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
+
+
 @route("GET", "/_cluster/health", "/_cluster/health/{index}")
 def health(node: "Node", request: RestRequest) -> RestResponse:
+    """Cluster health; ``wait_for_status`` waits (re-checking) up to ``timeout`` (default 30s) and
+    answers 408 with ``timed_out: true`` when the status was not reached, as OpenSearch does. On one
+    node a missing replica never assigns, so waiting for green on a yellow index times out."""
+    from localnode.search.execute import parse_time_value
+    wanted = request.param("wait_for_status")
+    if wanted is not None and wanted.lower() not in _HEALTH_ORDER:
+        raise IllegalArgumentError(f"No enum constant org.opensearch.cluster.health.ClusterHealthStatus."
+                                   f"{wanted.upper()}")
+    timeout = parse_time_value(request.param("timeout", "30s") or "30s", "timeout")
+    deadline = time.monotonic() + (timeout if timeout is not None else 30.0)
+    while True:
+        response = _health_now(node, request)
+        if wanted is None or _HEALTH_ORDER[response.body["status"]] >= _HEALTH_ORDER[wanted.lower()]:
+            return response
+        if time.monotonic() >= deadline:
+            response.body["timed_out"] = True
+            return RestResponse(408, response.body)
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _health_now(node: "Node", request: RestRequest) -> RestResponse:
     expression = request.path_params.get("index")
     indices = node.resolve(expression, allow_no_indices=True, skip_failed=True) if expression else \
         [(i, []) for i in node.indices.values()]

@@ -79,8 +79,8 @@ ROUTE_PARAMS: dict[str, frozenset[str]] = {
     "/{index}/_alias": _INDICES_OPTIONS | {"local"},
     # cluster
     "/": frozenset(),
-    "/_cluster/health": _CLUSTER_TIMEOUTS | {"local", "level"},
-    "/_cluster/health/{index}": _CLUSTER_TIMEOUTS | {"local", "level"},
+    "/_cluster/health": _CLUSTER_TIMEOUTS | {"local", "level", "wait_for_status"},
+    "/_cluster/health/{index}": _CLUSTER_TIMEOUTS | {"local", "level", "wait_for_status"},
     "/_cat/indices": _CLUSTER_TIMEOUTS | {"format", "local", "v", "h", "s", "health", "bytes"},
     "/_cat/indices/{index}": _CLUSTER_TIMEOUTS | {"format", "local", "v", "h", "s", "health", "bytes"},
 }

@@ -160,3 +160,20 @@ def test_cat_indices(pair: Pair, number: int) -> None:
         mask = lambda rows: [{k: ("?" if k in own else v) for k, v in row.items()} for row in rows]  # noqa: E731
         return [] if mask(a.body) == mask(b.body) else [f"rows: local {a.body} real {b.body}"]
     check(outcome(local, real), context=f"_cat/indices {params}")
+
+
+@pytest.mark.parametrize("params", [{"wait_for_status": "green", "timeout": "1s"},
+                                    {"wait_for_status": "yellow", "timeout": "1s"},
+                                    {"wait_for_status": "purple"}, {"timeout": "xx"}])
+def test_cluster_health_wait_for_status(pair: Pair, params: dict[str, str]) -> None:
+    index = pair.create("wait1", {"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    # in the URL itself: opensearch-py's transport takes a `timeout` parameter as its own socket timeout
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    local, real = pair.both("GET", f"/_cluster/health/{index}?{query}")
+
+    def outcome(a: Answer, b: Answer) -> list[str]:
+        if a.status != b.status or (a.is_error and a.status != 408) or (b.is_error and b.status != 408):
+            return compare_errors(a, b)
+        keys = ("status", "timed_out", "active_primary_shards", "unassigned_shards")
+        return [f"{k}: local {a.body.get(k)} real {b.body.get(k)}" for k in keys if a.body.get(k) != b.body.get(k)]
+    check(outcome(local, real), context=f"_cluster/health {params}")
