@@ -471,6 +471,7 @@ class Node:
     def handle(self, method: str, path: str, params: dict[str, str], body: bytes | None) -> RestResponse:
         from localnode import rest  # noqa: F401  (registers the handlers)
         request = RestRequest(method.upper(), path, params, body)
+        pretty = params.get("pretty") in ("", "true") if params else False
         try:
             if self._closed:
                 raise OpenSearchError("node is closed", status=503, error_type="node_closed_exception")
@@ -479,11 +480,11 @@ class Node:
                 if answered is not None:
                     return answered
             with recursion_headroom():   # deep queries are parsed and run recursively
-                return encoded(dispatch(self, request))   # written here: a body that cannot be is a 500 below
+                return encoded(dispatch(self, request), pretty)   # written here: a body that cannot be is a 500 below
         except OpenSearchError as exc:
             try:
                 with recursion_headroom():   # an error's cause chain is as deep as the query
-                    return encoded(RestResponse(exc.status, exc.to_body()))
+                    return encoded(RestResponse(exc.status, exc.to_body()), pretty)
             except Exception as inner:  # noqa: BLE001 - an error body that cannot be written
                 return _internal_error(method, path, inner)
         except Cancelled as exc:   # the caller gave up (serve's 504) or the request's own budget ended

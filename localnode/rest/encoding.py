@@ -48,8 +48,12 @@ class EncodedResponse(RestResponse):
         return self.text
 
 
-def encoded(response: RestResponse) -> RestResponse:
-    """The same response with its body already written as text."""
+def encoded(response: RestResponse, pretty: bool = False) -> RestResponse:
+    """The same response with its body already written as text (indented for ``?pretty``, with
+    the ``" : "`` separators of OpenSearch's pretty printer)."""
     if response.body is None or isinstance(response.body, str):
         return response
+    if pretty:
+        text = json.dumps(response.body, ensure_ascii=False, indent=2, separators=(",", " : "), default=_plain)
+        return EncodedResponse(response, text + "\n")
     return EncodedResponse(response, encode_text(response.body))

@@ -1,4 +1,5 @@
-"""Bounded work: a search's ``timeout`` and a caller that gives up both stop the engine's work."""
+"""Bounded work: a search's ``timeout`` and a caller that gives up both stop the engine's work (and the
+formatting parameter ``pretty``, also applied by the node as it writes an answer)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,17 @@ def test_time_values() -> None:
     assert parse_time_value("2s", "timeout") == 2.0
     assert parse_time_value("-1", "timeout") is None
     assert parse_time_value("0", "timeout") == 0.0
+
+
+def test_pretty_answers_are_indented_like_opensearch(tmp_path: Path) -> None:
+    import json
+    from localnode.node import Node
+    node = Node(tmp_path / "node")
+    try:
+        text = node.handle("GET", "/", {"pretty": "true"}, None).encode()
+        assert text.startswith('{\n  "name" : ') and text.endswith("}\n")
+        assert json.loads(text) == json.loads(node.handle("GET", "/", {}, None).encode())
+        error = node.handle("GET", "/nope/_doc/1", {"pretty": ""}, None).encode()
+        assert error.startswith("{\n") and json.loads(error)["status"] == 404
+    finally:
+        node.close()
