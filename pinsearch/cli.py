@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pinsearch.client import DEFAULT_CLUSTER
+from pinsearch.commands.options import add_cache_option
 
 EXAMPLES = """examples:
   pinsearch demo                                  the whole pipeline on a generated sample corpus
@@ -126,8 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "its model, as a full reindex does")
     p.add_argument("--signals", default="all",
                    help="signals to compute: all, none, or a comma list of " + ", ".join(_signal_names()))
-    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
-                   help="where computed signals are cached by input fingerprint (default ./.pinsearch-cache)")
+    add_cache_option(p, "where computed signals and their models are cached by input fingerprint")
     p.add_argument("--pin2vec-window", type=_positive_int, default=None, metavar="N",
                    help="Pin2Vec skip-gram window (default 5); part of the cache key, so changing it retrains")
     p.add_argument("--pin2vec-epochs", type=_positive_int, default=None, metavar="N",
@@ -155,8 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="show per-feature LTR contributions (weight x normalised value) and the engine's explanation")
     p.add_argument("--no-ltr", action="store_true", help="first pass only, without the active LTR model")
-    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
-                   help="the signal cache reindex wrote (its models give the query-side features)")
+    add_cache_option(p, "the signal cache reindex wrote (its models give the query-side features)")
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("demo", parents=[common], help="run the main job end to end on a sample corpus")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ranking.ltr.plugin import require_ltr_plugin
+from pinsearch.commands.options import add_cache_option
 from pinsearch.commands.common import client_for, fail, option, print_json
 
 KINDS = ("search", "related")
@@ -66,8 +67,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="also upload, parity-check, activate unless worse than the active model, and evaluate on "
                         "held-out keys against ground_truth/ (or the corpus judgements)")
     p.add_argument("--force", action="store_true", help="with --activate: activate even if worse (parity still required)")
-    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
-                   help="the signal cache reindex wrote (query-side features of search; as 'pinsearch search')")
+    add_cache_option(p, "the signal cache reindex wrote (query-side features of search; as 'pinsearch search')")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("upload", parents=[common], help="upload a trained model; --activate after checks")
@@ -77,8 +77,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="search_relevance.jsonl or related_relevance.jsonl used to compare with the active model "
                         "(default: from the model's corpus)")
     p.add_argument("--force", action="store_true", help="activate even if offline metrics are worse (parity still required)")
-    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
-                   help="the signal cache reindex wrote (query-side features of search)")
+    add_cache_option(p, "the signal cache reindex wrote (query-side features of search)")
     p.set_defaults(handler=cmd_upload)
 
     p = sub.add_parser("evaluate", parents=[common], help="first pass vs the active model on judged queries")
@@ -86,8 +85,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="search_relevance.jsonl (query, pin_id, relevance) or related_relevance.jsonl (query_pin, ...)")
     p.add_argument("--kind", choices=KINDS, default=None, help="default: from the file's key field")
     p.add_argument("--all-queries", action="store_true", help="evaluate every query, not only the held-out split")
-    p.add_argument("--cache", type=Path, default=Path(".pinsearch-cache"),
-                   help="the signal cache reindex wrote (query-side features of search)")
+    add_cache_option(p, "the signal cache reindex wrote (query-side features of search)")
     p.set_defaults(handler=cmd_evaluate)
 
     if "eval" in subparsers.choices:

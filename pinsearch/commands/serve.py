@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pinsearch.commands.options import add_cache_option
 from pinsearch.commands.common import fail, option
 
 
@@ -54,10 +55,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--backlog", type=int, default=1024,
                    help="listen backlog: connections the kernel queues before accept (default 1024, capped by "
                         "net.core.somaxconn)")
-    p.add_argument("--cache", default=None,
-                   help="the signal cache `pinsearch reindex` wrote (default ./.pinsearch-cache when it exists; "
-                        "the demo's is ./pinsearch-demo/cache): its models give the page's searches the query "
-                        "annotations and interests the LTR model was trained with")
+    add_cache_option(p, "the signal cache `pinsearch reindex` wrote (the demo's is ./pinsearch-demo/cache): its "
+                        "models give the page's searches the query annotations and interests the LTR model was "
+                        "trained with", default=None)
     p.set_defaults(handler=cmd_serve)
 
 
