@@ -96,10 +96,7 @@ def test_a_recycled_pid_is_never_signalled(tmp_path: Path) -> None:
                     reason="starts real OpenSearch nodes: runs where PINSEARCH_TEST_CLUSTER is set (CI), "
                            "since that machine has Java and the launcher built")
 def test_two_node_cluster_on_loopback(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        base = probe.getsockname()[1]
-    base = 20000 + base % 20000
+    base = _free_port_block()
     state = start_cluster(tmp_path / "two", nodes=2, port=base, transport_port=base + 10, heap="384m", wait=240)
     try:
         assert state.running and len(state.nodes) == 2
@@ -114,3 +111,16 @@ def test_two_node_cluster_on_loopback(tmp_path: Path) -> None:
     assert after is None
     log = (tmp_path / "two" / "node-0" / "node.log").read_text()
     assert re.search(r"pinsearch-node started: node-0", log)
+
+
+def _free_port_block() -> int:
+    """A base port whose HTTP pair (base, base+1) and transport pair (base+10, base+11) are free, below
+    the kernel's ephemeral range so that client connections cannot take them meanwhile."""
+    import random
+    from pinsearch.cluster.node import _port_free
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000)
+        if all(_port_free(p) for p in (base, base + 1, base + 10, base + 11)):
+            return base
+    raise AssertionError("no free block of loopback ports between 20000 and 32000")
