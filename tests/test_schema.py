@@ -17,6 +17,7 @@ import pytest
 
 import pinsearch
 from indexer.documents import load_pins_mapping
+from tests.differential.harness import Recorder
 
 LEAF_QUERIES = {"match", "match_phrase", "match_phrase_prefix", "term", "terms", "range", "prefix", "wildcard",
                 "fuzzy", "regexp", "knn"}
@@ -104,15 +105,7 @@ def test_every_request_body_names_mapped_fields(sample_index: tuple[Any, Path]) 
     from ranking.related import related_pins
     from ranking.search import search_pins
     client, work = sample_index
-    bodies: list[Any] = []
-    original = client.transport.perform_request
-
-    def record(method: str, url: str, headers: Any = None, params: Any = None, body: Any = None) -> Any:
-        if url.endswith("/_search") and body is not None:
-            bodies.append(json.loads(body) if isinstance(body, str) else body)
-        return original(method, url, headers=headers, params=params, body=body)
-
-    client.transport.perform_request = record
+    recorder = Recorder(client)
     try:
         signals = query_signals_for(work / "cache")
         corpus = work / "xs" / "corpus"
@@ -124,7 +117,9 @@ def test_every_request_body_names_mapped_fields(sample_index: tuple[Any, Path]) 
         for pin in pins:
             related_pins(client, pin, 10, rescore=None, explain=True)
     finally:
-        client.transport.perform_request = original
+        calls = recorder.stop()
+    bodies = [json.loads(body) if isinstance(body, str) else body
+              for _, url, _, body in calls if url.endswith("/_search") and body is not None]
     fields = mapping_fields(load_pins_mapping()["mappings"]["properties"])
     assert bodies, "no request was recorded"
     problems = sorted({p for body in bodies for f in referenced_fields(body) if (p := check_field(f, fields))})

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from localnode.errors import IllegalArgumentError, MapperParsingError, OpenSearchError, UnsupportedError
-from localnode.rest.documents import refresh_after_write, shards_info, update_get
+from localnode.errors import IllegalArgumentError, MapperParsingError, OpenSearchError
+from localnode.rest.documents import (not_an_alias, refresh_after_write, shards_info, update_get,
+                                      write_routing_refused)
 from localnode.rest.router import RestRequest, RestResponse, route
 
 if TYPE_CHECKING:
@@ -84,9 +85,7 @@ def bulk(node: "Node", request: RestRequest) -> RestResponse:
     for name, positions in by_index.items():
         required = [p for p in positions if items[p]["meta"].get("require_alias", alias_required)]
         if required and name not in node.aliases:   # per item: the action's flag, else the URL's
-            error = OpenSearchError(f"no such index [{name}] and [require_alias] request flag is [true] and "
-                                    f"[{name}] is not an alias", status=404, error_type="index_not_found_exception",
-                                    index=name)
+            error = not_an_alias(name)
             for position in required:
                 results[position] = _error_item(items[position], name, error)
             positions = [p for p in positions if p not in set(required)]
@@ -154,7 +153,7 @@ def _apply_index_items(index: "LocalIndex", entries: list[tuple[int, dict[str, A
             if meta.get("pipeline"):
                 raise IllegalArgumentError("ingest pipelines are not supported by the embedded engine")
             if meta.get("routing") is not None:
-                raise UnsupportedError("[routing] on writes (the engine does not store a document's routing)")
+                raise write_routing_refused()
             spec: dict[str, Any] = {"op": action, "id": None if meta.get("_id") is None else str(meta["_id"])}
             if action == "delete" and spec["id"] is None:
                 raise IllegalArgumentError("id is missing")

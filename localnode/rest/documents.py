@@ -27,19 +27,27 @@ def write_body(index: "LocalIndex", result: "OpResult") -> dict[str, Any]:
             "_seq_no": result.seq_no, "_primary_term": 1}
 
 
-def refuse_write_routing(request: RestRequest) -> None:
+def write_routing_refused() -> UnsupportedError:
     """Routing is not stored per document (one shard makes it moot for placement, but OpenSearch
     shows it as ``_routing`` on every read), so a write that sets it is refused, not half-served."""
+    return UnsupportedError("[routing] on writes (the engine does not store a document's routing)")
+
+
+def refuse_write_routing(request: RestRequest) -> None:
     if request.method != "GET" and request.param("routing") is not None:
-        raise UnsupportedError("[routing] on writes (the engine does not store a document's routing)")
+        raise write_routing_refused()
+
+
+def not_an_alias(name: str) -> OpenSearchError:
+    """``require_alias``: a write must name an alias, never an index (nor create one)."""
+    return OpenSearchError(f"no such index [{name}] and [require_alias] request flag is [true] and "
+                           f"[{name}] is not an alias", status=404, error_type="index_not_found_exception",
+                           index=name)
 
 
 def require_alias(node: "Node", name: str, required: bool) -> None:
-    """``require_alias``: a write must name an alias, never an index (nor create one)."""
     if required and name not in node.aliases:
-        raise OpenSearchError(f"no such index [{name}] and [require_alias] request flag is [true] and "
-                              f"[{name}] is not an alias", status=404, error_type="index_not_found_exception",
-                              index=name)
+        raise not_an_alias(name)
 
 
 def update_get(spec: Any, includes: str | None, excludes: str | None, result: Any, source: Any) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ import orjson
 
 from localnode.errors import IllegalArgumentError, NumberFormatError, OpenSearchError
 from localnode.ltr.xcontent import (IllegalStateError, JsonParseError, NonStandardToken, XContentParseError,
-                                    f32_from_text)
+                                    f32_from_text, token_name)
 
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
 LONG_MIN, LONG_MAX = -(2 ** 63), 2 ** 63 - 1
@@ -111,30 +111,12 @@ def decode_body_checked(data: bytes) -> tuple[Any, bool]:
 
 
 # -- tokens -----------------------------------------------------------------------------------------
-_TOKENS = {dict: "START_OBJECT", list: "START_ARRAY", str: "VALUE_STRING", int: "VALUE_NUMBER",
-           float: "VALUE_NUMBER", bool: "VALUE_BOOLEAN", type(None): "VALUE_NULL"}
 VALUE_TOKENS = frozenset({"VALUE_STRING", "VALUE_NUMBER", "VALUE_BOOLEAN"})
 
 
-def token(value: Any) -> str:
-    """The XContent token a value starts with; reaching a non-standard literal is Jackson's error."""
-    name = _TOKENS.get(type(value))
-    if name is not None:
-        return name
-    if isinstance(value, NonStandardToken):
-        raise value.error()
-    if isinstance(value, bool | np.bool_):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if isinstance(value, int | float | np.integer | np.floating):
-        return "VALUE_NUMBER"
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list | tuple):
-        return "START_ARRAY"
-    return "VALUE_EMBEDDED_OBJECT"
-
+# The XContent token a value starts with: the one definition, in the LTR plugin's reader this module
+# builds on (a non-standard literal raises Jackson's error when reached).
+token = token_name
 
 def jackson_token(value: Any) -> str:
     """Jackson's own token name (``VALUE_NUMBER_INT``, ``VALUE_TRUE`` ...), as its messages print it."""
@@ -406,7 +388,7 @@ class TokenStream:
             self._enter(value)
 
     def _enter(self, value: Any) -> str:
-        kind = _TOKENS.get(type(value)) or token(value)
+        kind = token(value)
         self.current, self.value = kind, value
         # Jackson's currentName(): a container reports the field it is the value of; anything else
         # the field of the object it is in (nothing inside an array)

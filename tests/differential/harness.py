@@ -15,6 +15,7 @@ how many answered identically and how many differ in a documented, pinned way.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -322,3 +323,23 @@ def compare_ann(local: Answer, real: Answer, min_overlap: float = 0.8) -> list[s
     assert not bad, f"common hits score differently: {[(i, lh[i], rh[i]) for i in bad[:5]]}"
     assert len(common) >= min_overlap * max(len(lh), len(rh)), f"ANN results overlap too little: {diffs}"
     return diffs
+
+
+class Recorder:
+    """Keeps every request a client sends, while still sending it."""
+
+    def __init__(self, client: OpenSearch) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any], Any]] = []
+        self._client = client
+        self._original = client.transport.perform_request
+
+        def record(method: str, url: str, headers: Any = None, params: Any = None, body: Any = None) -> Any:
+            self.calls.append((method, url, dict(params or {}), copy.deepcopy(body)))
+            return self._original(method, url, headers=headers, params=params, body=body)
+
+        client.transport.perform_request = record  # type: ignore[method-assign]
+
+    def stop(self) -> list[tuple[str, str, dict[str, Any], Any]]:
+        """Stop recording (replaying must not record itself) and return what was recorded."""
+        self._client.transport.perform_request = self._original  # type: ignore[method-assign]
+        return list(self.calls)

@@ -14,7 +14,6 @@ and reported, not hidden.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from pathlib import Path
@@ -23,31 +22,11 @@ from typing import Any, Iterator
 import pytest
 from opensearchpy import OpenSearch
 
-from tests.differential.harness import (ANN_KNOWN, TALLY, Pair, call, check, compare_ann, compare_count,
-                                        compare_search, compare_status)
+from tests.differential.harness import (ANN_KNOWN, TALLY, Pair, Recorder, call, check, compare_ann,
+                                        compare_count, compare_search, compare_status)
 
 N_QUERIES = 40
 N_RELATED = 40
-
-
-class Recorder:
-    """Keeps every request a client sends, while still sending it."""
-
-    def __init__(self, client: OpenSearch) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any], Any]] = []
-        self._client = client
-        self._original = client.transport.perform_request
-
-        def record(method: str, url: str, headers: Any = None, params: Any = None, body: Any = None) -> Any:
-            self.calls.append((method, url, dict(params or {}), copy.deepcopy(body)))
-            return self._original(method, url, headers=headers, params=params, body=body)
-
-        client.transport.perform_request = record  # type: ignore[method-assign]
-
-    def stop(self) -> list[tuple[str, str, dict[str, Any], Any]]:
-        """Stop recording (replaying must not record itself) and return what was recorded."""
-        self._client.transport.perform_request = self._original  # type: ignore[method-assign]
-        return list(self.calls)
 
 
 @pytest.fixture(scope="module")
